@@ -1,0 +1,28 @@
+// Shared inner loops (internal: not part of the ABI).
+
+// Every sum over a run of floats uses one canonical order so that the SIMD and scalar builds
+// agree bit for bit: four interleaved partial sums (lane l takes elements i = l mod 4 of the
+// first n - n % 4), combined as (s0 + s1) + (s2 + s3), then the tail added in order.
+/** sum(x[0..n)) in the canonical order. */
+export function sumCanonical(x: usize, n: i32): f32 {
+  const n4 = n & ~3;
+  let total: f32;
+  if (ASC_FEATURE_SIMD) {
+    let acc = f32x4.splat(0);
+    for (let i = 0; i < n4; i += 4) acc = f32x4.add(acc, v128.load(x + (<usize>i << 2)));
+    total = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  } else {
+    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+    for (let i = 0; i < n4; i += 4) {
+      const p = x + (<usize>i << 2);
+      s0 += load<f32>(p);
+      s1 += load<f32>(p, 4);
+      s2 += load<f32>(p, 8);
+      s3 += load<f32>(p, 12);
+    }
+    total = (s0 + s1) + (s2 + s3);
+  }
+  for (let i = n4; i < n; i++) total += load<f32>(x + (<usize>i << 2));
+  return total;
+}
+

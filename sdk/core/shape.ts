@@ -1,0 +1,59 @@
+// Shape arithmetic mirrored on the host, so every op is checked (and its error message built)
+// without calling into WebAssembly.
+
+import { ShapeError, ValueError } from './errors';
+
+export type Shape = readonly number[];
+
+export const MAX_RANK = 4;
+
+export function sizeOfShape(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Checks a user-given shape: rank <= 4, positive integer dims. */
+export function checkShape(op: string, shape: Shape): void {
+  if (shape.length > MAX_RANK) throw new ShapeError(op, [shape], `rank ${shape.length} exceeds the maximum ${MAX_RANK}`);
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 1) throw new ShapeError(op, [shape], `dimension ${d} is not a positive integer`);
+  }
+}
+
+/** Numpy broadcasting, aligned at the trailing dim. Throws ShapeError naming the op. */
+export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  const out: number[] = [];
+  for (let k = 1; k <= rank; k++) {
+    let d = 1;
+    for (const s of shapes) {
+      const ds = s.length >= k ? s[s.length - k]! : 1;
+      if (ds === 1) continue;
+      if (d !== 1 && d !== ds) {
+        throw new ShapeError(op, shapes, `cannot broadcast: dimension -${k} is ${d} in one operand and ${ds} in another`);
+      }
+      d = ds;
+    }
+    out.unshift(d);
+  }
+  return out;
+}
+
+/** Normalises an axis (negative counts from the back) against a rank. */
+export function normalizeAxis(op: string, axis: number, rank: number): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(axis) || a < 0 || a >= rank) {
+    throw new ValueError(`${op}: axis ${axis} is out of range for a tensor of rank ${rank}`);
+  }
+  return a;
+}
+
+/** Pads a shape to 4 dims for the core's (rank, s0..s3) arguments. */
+export function dims4(shape: Shape): [number, number, number, number] {
+  return [shape[0] ?? 1, shape[1] ?? 1, shape[2] ?? 1, shape[3] ?? 1];
+}

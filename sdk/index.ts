@@ -1,0 +1,9 @@
+// NovaRL's public API.
+export { init, simdSupported, type InitOptions, type WasmSource } from './core/wasm';
+export { Core, defaultCore, setDefaultCore } from './core/core';
+export { Tensor, type TensorOptions, type MatmulOptions } from './core/tensor';
+export { Module, Parameter, StateDictError, type StateDict } from './core/module';
+export { noGrad } from './core/grad_mode';
+export * from './core/errors';
+export { type Shape } from './core/shape';
+export { detMath, type DetMath } from './core/det_math';
