@@ -7,3 +7,4 @@ export { noGrad } from './core/grad_mode';
 export * from './core/errors';
 export { type Shape } from './core/shape';
 export { detMath, type DetMath } from './core/det_math';
+export * from './interfaces/index';

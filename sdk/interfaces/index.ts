@@ -1,0 +1,5 @@
+export type { Environment, StepResult, EnvInfo } from './environment';
+export type { RewardManager, RewardBatch } from './reward_manager';
+export type { Buffer, Transition } from './buffer';
+export type { RolloutEngine, ActingPolicy, ActResult, RolloutStats } from './rollout_engine';
+export type { Trainer, Metrics } from './trainer';
