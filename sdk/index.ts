@@ -8,3 +8,13 @@ export * from './core/errors';
 export { type Shape } from './core/shape';
 export { detMath, type DetMath } from './core/det_math';
 export * from './interfaces/index';
+export { computeGae, type GaeInput, type GaeOutput } from './buffers/gae';
+export {
+  RolloutBuffer,
+  whiten,
+  explainedVariance,
+  gather,
+  type RolloutBufferOptions,
+  type AdvantageNormalization,
+} from './buffers/rollout_buffer';
+export { SyncRolloutEngine, type SyncRolloutEngineOptions } from './engines/sync_rollout';

@@ -1,0 +1,399 @@
+// RolloutBuffer: host storage for one rollout of `steps` x `numEnvs` transitions, the GAE pass
+// over it, advantage whitening and the minibatch split of the update epochs.
+//
+// Layout: every per-step array is (T, N) row-major, flat index = t * numEnvs + env;
+// observations are (T * N, observationSize). The trainer copies the flat arrays into core
+// memory once per update and then works with minibatches of flat indices.
+//
+// Everything that enters through add() is checked here (lengths, finite numbers, integer
+// actions, 0/1 dones) with an error naming the field, the step and the environment, so a bad
+// value never reaches the core or silently poisons the advantages.
+
+import { NumericError, ShapeError, ValueError } from '../core/errors';
+import type { Buffer, Transition } from '../interfaces/buffer';
+import { checkGaeCoefficients, computeGae } from './gae';
+
+/**
+ * Where advantages are whitened ((A - mean) / (std + 1e-8)):
+ * - 'batch': once over the whole rollout, inside computeAdvantages();
+ * - 'minibatch': per minibatch, as CleanRL's ppo.py does (`norm_adv`), by advantagesFor(indices);
+ * - false: never.
+ */
+export type AdvantageNormalization = 'batch' | 'minibatch' | false;
+
+export interface RolloutBufferOptions {
+  /** Steps per environment in one rollout (T, CleanRL's num_steps). */
+  steps: number;
+  /** Environments stepped together (N, CleanRL's num_envs). */
+  numEnvs: number;
+  /** Floats per observation row. */
+  observationSize: number;
+  /** Discount factor, in [0, 1]. */
+  gamma: number;
+  /** GAE lambda, in [0, 1]. */
+  gaeLambda: number;
+  /** Advantage whitening (default 'minibatch', like CleanRL). */
+  normalizeAdvantages?: AdvantageNormalization;
+}
+
+/**
+ * @example
+ * const buffer = new RolloutBuffer({ steps: 128, numEnvs: 4, observationSize: 4, gamma: 0.99, gaeLambda: 0.95 });
+ * engine.collect(policy, buffer, 128);                 // resets, then add() x 128
+ * buffer.computeAdvantages(policy.values(stats.lastObservations), stats.lastDones);
+ * for (const idx of buffer.minibatches(4, permutation)) {
+ *   const adv = buffer.advantagesFor(idx);             // whitened per minibatch
+ * }
+ */
+export class RolloutBuffer implements Buffer {
+  readonly steps: number;
+  readonly numEnvs: number;
+  readonly observationSize: number;
+  readonly gamma: number;
+  readonly gaeLambda: number;
+  readonly normalizeAdvantages: AdvantageNormalization;
+
+  // Storage, allocated once. Per-step arrays: (T, N); observations: (T * N, observationSize).
+  private readonly obs: Float32Array;
+  private readonly actionStore: Int32Array;
+  private readonly logProbStore: Float32Array;
+  private readonly valueStore: Float32Array;
+  private readonly rewardStore: Float32Array;
+  private readonly doneStore: Uint8Array;
+  private readonly refLogProbStore: Float32Array;
+  private readonly advantageStore: Float32Array;
+  private readonly returnStore: Float32Array;
+
+  private stored = 0;
+  /** Whether this rollout's transitions carry refLogProbs (decided by its first add()). */
+  private hasRefLogProbs = false;
+  private advantagesReady = false;
+
+  constructor(options: RolloutBufferOptions) {
+    const { steps, numEnvs, observationSize, gamma, gaeLambda } = options;
+    checkPositiveInteger('steps', steps);
+    checkPositiveInteger('numEnvs', numEnvs);
+    checkPositiveInteger('observationSize', observationSize);
+    checkGaeCoefficients('RolloutBuffer', gamma, gaeLambda);
+    const normalize = options.normalizeAdvantages ?? 'minibatch';
+    if (normalize !== 'batch' && normalize !== 'minibatch' && normalize !== false) {
+      throw new ValueError(`RolloutBuffer: normalizeAdvantages must be 'batch', 'minibatch' or false, got ${String(normalize)}`);
+    }
+    this.steps = steps;
+    this.numEnvs = numEnvs;
+    this.observationSize = observationSize;
+    this.gamma = gamma;
+    this.gaeLambda = gaeLambda;
+    this.normalizeAdvantages = normalize;
+
+    const total = steps * numEnvs;
+    this.obs = new Float32Array(total * observationSize);
+    this.actionStore = new Int32Array(total);
+    this.logProbStore = new Float32Array(total);
+    this.valueStore = new Float32Array(total);
+    this.rewardStore = new Float32Array(total);
+    this.doneStore = new Uint8Array(total);
+    this.refLogProbStore = new Float32Array(total);
+    this.advantageStore = new Float32Array(total);
+    this.returnStore = new Float32Array(total);
+  }
+
+  /** Steps stored so far (0..steps); each holds numEnvs transitions. */
+  get size(): number {
+    return this.stored;
+  }
+
+  /** steps * numEnvs: the number of transitions in a full rollout. */
+  get batchSize(): number {
+    return this.steps * this.numEnvs;
+  }
+
+  reset(): void {
+    this.stored = 0;
+    this.hasRefLogProbs = false;
+    this.advantagesReady = false;
+  }
+
+  add(step: Transition): void {
+    const t = this.stored;
+    const n = this.numEnvs;
+    if (t >= this.steps) {
+      throw new ValueError(`RolloutBuffer.add: the buffer is full (${this.steps} steps); call reset() before the next rollout`);
+    }
+    this.checkLength('observations', step.observations, [n, this.observationSize]);
+    this.checkLength('actions', step.actions, [n]);
+    this.checkLength('logProbs', step.logProbs, [n]);
+    this.checkLength('values', step.values, [n]);
+    this.checkLength('rewards', step.rewards, [n]);
+    this.checkLength('dones', step.dones, [n]);
+    if (t === 0) {
+      this.hasRefLogProbs = step.refLogProbs !== undefined;
+    } else if (this.hasRefLogProbs !== (step.refLogProbs !== undefined)) {
+      throw new ValueError(
+        `RolloutBuffer.add: step ${t} ${this.hasRefLogProbs ? 'lacks' : 'has'} refLogProbs but step 0 ${this.hasRefLogProbs ? 'had them' : 'did not'}; a rollout has them on every step or on none`,
+      );
+    }
+    if (step.refLogProbs !== undefined) this.checkLength('refLogProbs', step.refLogProbs, [n]);
+
+    this.checkFinite('observations', step.observations, t, this.observationSize);
+    this.checkFinite('logProbs', step.logProbs, t, 1);
+    this.checkFinite('values', step.values, t, 1);
+    this.checkFinite('rewards', step.rewards, t, 1);
+    if (step.refLogProbs !== undefined) this.checkFinite('refLogProbs', step.refLogProbs, t, 1);
+    for (let env = 0; env < n; env++) {
+      const a = step.actions[env]!;
+      // Int32Array always holds integers; this catches plain arrays and float arrays from JS callers.
+      if (!Number.isInteger(a) || a < 0) {
+        throw new ValueError(`RolloutBuffer.add: actions must be non-negative integers, got ${a} at step ${t}, env ${env}`);
+      }
+      const d = step.dones[env]!;
+      if (d !== 0 && d !== 1) {
+        throw new ValueError(`RolloutBuffer.add: dones must be 0 or 1, got ${d} at step ${t}, env ${env}`);
+      }
+    }
+
+    const row = t * n;
+    this.obs.set(step.observations, row * this.observationSize);
+    this.actionStore.set(step.actions, row);
+    this.logProbStore.set(step.logProbs, row);
+    this.valueStore.set(step.values, row);
+    this.rewardStore.set(step.rewards, row);
+    this.doneStore.set(step.dones, row);
+    if (step.refLogProbs !== undefined) this.refLogProbStore.set(step.refLogProbs, row);
+    this.stored = t + 1;
+    this.advantagesReady = false;
+  }
+
+  /**
+   * GAE over the full rollout (see gae.ts for the done convention and precision), then batch
+   * whitening when normalizeAdvantages is 'batch'. Returns are computed from the raw advantages.
+   *
+   * `lastDones` (the environment's dones of the last step) is redundant under NovaRL's
+   * convention, where the last step's stored dones already say whether to bootstrap; it is
+   * checked against them so that a caller who meant something else finds out.
+   */
+  computeAdvantages(lastValues: Float32Array, lastDones: Uint8Array): void {
+    const n = this.numEnvs;
+    if (this.stored !== this.steps) {
+      throw new ValueError(`RolloutBuffer.computeAdvantages: the rollout holds ${this.stored} of ${this.steps} steps; fill it first`);
+    }
+    if (lastValues.length !== n) {
+      throw new ShapeError('RolloutBuffer.computeAdvantages', [[lastValues.length], [n]], `lastValues has ${lastValues.length} values, expected numEnvs = ${n}`);
+    }
+    if (lastDones.length !== n) {
+      throw new ShapeError('RolloutBuffer.computeAdvantages', [[lastDones.length], [n]], `lastDones has ${lastDones.length} values, expected numEnvs = ${n}`);
+    }
+    const lastRow = (this.steps - 1) * n;
+    for (let env = 0; env < n; env++) {
+      if (!Number.isFinite(lastValues[env]!)) {
+        throw new NumericError(`RolloutBuffer.computeAdvantages: lastValues has a non-finite value ${lastValues[env]} at env ${env}`);
+      }
+      if (lastDones[env] !== this.doneStore[lastRow + env]) {
+        throw new ValueError(
+          `RolloutBuffer.computeAdvantages: lastDones[${env}] is ${lastDones[env]} but the last step stored dones = ${this.doneStore[lastRow + env]}; ` +
+            'lastDones must be the dones the environment returned for the last step',
+        );
+      }
+    }
+    computeGae(
+      {
+        steps: this.steps,
+        numEnvs: n,
+        rewards: this.rewardStore,
+        values: this.valueStore,
+        dones: this.doneStore,
+        lastValues,
+        gamma: this.gamma,
+        gaeLambda: this.gaeLambda,
+      },
+      { advantages: this.advantageStore, returns: this.returnStore },
+    );
+    if (this.normalizeAdvantages === 'batch') this.advantageStore.set(whiten(this.advantageStore));
+    this.advantagesReady = true;
+  }
+
+  /**
+   * Splits a permutation of [0, steps * numEnvs) into `count` contiguous minibatches of equal
+   * size (CleanRL: `mb_inds = b_inds[start:end]`). The batch size must divide evenly.
+   */
+  minibatches(count: number, permutation: ArrayLike<number>): Int32Array[] {
+    const total = this.batchSize;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new ValueError(`RolloutBuffer.minibatches: count must be a positive integer, got ${count}`);
+    }
+    if (total % count !== 0) {
+      throw new ValueError(
+        `RolloutBuffer.minibatches: steps * numEnvs = ${this.steps} * ${this.numEnvs} = ${total} is not divisible by count = ${count}; ` +
+          'choose a minibatch count that divides the batch size',
+      );
+    }
+    if (permutation.length !== total) {
+      throw new ShapeError('RolloutBuffer.minibatches', [[permutation.length], [total]], `the permutation has ${permutation.length} entries, expected steps * numEnvs = ${total}`);
+    }
+    const seen = new Uint8Array(total);
+    const indices = new Int32Array(total);
+    for (let i = 0; i < total; i++) {
+      const k = permutation[i]!;
+      if (!Number.isInteger(k) || k < 0 || k >= total) {
+        throw new ValueError(`RolloutBuffer.minibatches: permutation[${i}] = ${k} is not an index in [0, ${total})`);
+      }
+      if (seen[k]) throw new ValueError(`RolloutBuffer.minibatches: permutation repeats index ${k} (at position ${i})`);
+      seen[k] = 1;
+      indices[i] = k;
+    }
+    const size = total / count;
+    const batches: Int32Array[] = [];
+    for (let b = 0; b < count; b++) batches.push(indices.subarray(b * size, (b + 1) * size));
+    return batches;
+  }
+
+  /**
+   * Advantages of the given flat indices, whitened over those indices when normalizeAdvantages
+   * is 'minibatch' (otherwise as stored: raw, or already whitened over the batch).
+   */
+  advantagesFor(indices: ArrayLike<number>): Float32Array {
+    const picked = gather(this.advantages, indices);
+    return this.normalizeAdvantages === 'minibatch' ? whiten(picked) : picked;
+  }
+
+  /** CleanRL's `explained_var` of this rollout's values against its returns. */
+  explainedVariance(): number {
+    return explainedVariance(this.values, this.returns);
+  }
+
+  // ---- flat views of the storage (do not modify; valid until the next reset/add) ----------
+
+  /** (T * N, observationSize) */
+  get observations(): Float32Array {
+    return this.obs.subarray(0, this.stored * this.numEnvs * this.observationSize);
+  }
+  /** (T * N) */
+  get actions(): Int32Array {
+    return this.actionStore.subarray(0, this.stored * this.numEnvs);
+  }
+  /** (T * N) log-probabilities under the policy that acted */
+  get logProbs(): Float32Array {
+    return this.logProbStore.subarray(0, this.stored * this.numEnvs);
+  }
+  /** (T * N) value estimates made while acting */
+  get values(): Float32Array {
+    return this.valueStore.subarray(0, this.stored * this.numEnvs);
+  }
+  /** (T * N) rewards as added (after any reward manager) */
+  get rewards(): Float32Array {
+    return this.rewardStore.subarray(0, this.stored * this.numEnvs);
+  }
+  /** (T * N) 1 where the episode ended with that step */
+  get dones(): Uint8Array {
+    return this.doneStore.subarray(0, this.stored * this.numEnvs);
+  }
+  /** (T * N) reference-model log-probabilities, or undefined when the rollout has none */
+  get refLogProbs(): Float32Array | undefined {
+    return this.hasRefLogProbs ? this.refLogProbStore.subarray(0, this.stored * this.numEnvs) : undefined;
+  }
+  /** (T * N) GAE advantages (whitened when normalizeAdvantages is 'batch') */
+  get advantages(): Float32Array {
+    this.checkAdvantagesReady('advantages');
+    return this.advantageStore;
+  }
+  /** (T * N) advantages + values, from the raw advantages */
+  get returns(): Float32Array {
+    this.checkAdvantagesReady('returns');
+    return this.returnStore;
+  }
+
+  // ---- checks ------------------------------------------------------------------------------
+
+  private checkAdvantagesReady(what: string): void {
+    if (!this.advantagesReady) {
+      throw new ValueError(`RolloutBuffer.${what}: call computeAdvantages() after the rollout is collected`);
+    }
+  }
+
+  private checkLength(field: string, values: ArrayLike<number> | undefined, shape: number[]): void {
+    const expected = shape.reduce((a, b) => a * b, 1);
+    const length = values?.length;
+    if (length !== expected) {
+      const detail = shape.length > 1 ? `numEnvs x observationSize = ${shape.join(' x ')} = ${expected}` : `numEnvs = ${expected}`;
+      throw new ShapeError('RolloutBuffer.add', [[length ?? 0], shape], `${field} has ${length ?? 'no'} values, expected ${detail}`);
+    }
+  }
+
+  private checkFinite(field: string, values: ArrayLike<number>, step: number, rowSize: number): void {
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!)) {
+        const env = Math.floor(i / rowSize);
+        const where = rowSize > 1 ? `step ${step}, env ${env}, element ${i - env * rowSize}` : `step ${step}, env ${env}`;
+        throw new NumericError(`RolloutBuffer.add: ${field} has a non-finite value ${values[i]} at ${where}`);
+      }
+    }
+  }
+}
+
+/**
+ * (x - mean) / (std + 1e-8), with the sample standard deviation (Bessel's n - 1, like
+ * torch.std). Sums run in a plain left-to-right float64 loop (fixed order, same bits on every
+ * engine); results are rounded to float32. Needs at least 2 values (n - 1 = 0 would give NaN).
+ */
+export function whiten(values: ArrayLike<number>): Float32Array {
+  const n = values.length;
+  if (n < 2) throw new ValueError(`whiten: needs at least 2 values for a sample standard deviation, got ${n}`);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += values[i]!;
+  const mean = sum / n;
+  let squares = 0;
+  for (let i = 0; i < n; i++) {
+    const d = values[i]! - mean;
+    squares += d * d;
+  }
+  const std = Math.sqrt(squares / (n - 1));
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (values[i]! - mean) / (std + 1e-8);
+  return out;
+}
+
+/**
+ * 1 - Var(returns - values) / Var(returns) (population variances, like CleanRL's np.var):
+ * 1 means the value function predicts the returns perfectly, 0 means no better than their
+ * mean. NaN when Var(returns) is 0, as in CleanRL.
+ */
+export function explainedVariance(values: ArrayLike<number>, returns: ArrayLike<number>): number {
+  const n = returns.length;
+  if (values.length !== n) {
+    throw new ShapeError('explainedVariance', [[values.length], [n]], `values has ${values.length} entries, returns has ${n}`);
+  }
+  if (n === 0) return NaN;
+  const varReturns = variance(n, (i) => returns[i]!);
+  if (varReturns === 0) return NaN;
+  return 1 - variance(n, (i) => returns[i]! - values[i]!) / varReturns;
+}
+
+/** Population variance of x(0..n-1), float64, plain loops. */
+function variance(n: number, x: (i: number) => number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += x(i);
+  const mean = sum / n;
+  let squares = 0;
+  for (let i = 0; i < n; i++) {
+    const d = x(i) - mean;
+    squares += d * d;
+  }
+  return squares / n;
+}
+
+/** source[indices[k]] for each k. */
+export function gather(source: Float32Array, indices: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!;
+    if (!Number.isInteger(i) || i < 0 || i >= source.length) {
+      throw new ValueError(`gather: index ${i} (position ${k}) is not in [0, ${source.length})`);
+    }
+    out[k] = source[i]!;
+  }
+  return out;
+}
+
+function checkPositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) throw new ValueError(`RolloutBuffer: ${name} must be a positive integer, got ${value}`);
+}
