@@ -30,6 +30,8 @@ afterEach(() => {
 const LAST_SIZES = [...TAIL_SIZES, 4, 16];
 /** Leading dims giving ranks 1 to 4. */
 const LEADS: number[][] = [[], [2], [3, 2], [2, 1, 2]];
+/** [rank, leading dims] rows for it.each. */
+const RANKS = LEADS.map((lead) => [lead.length + 1, lead] as const);
 
 const size = (shape: number[]): number => shape.reduce((p, d) => p * d, 1);
 
@@ -40,7 +42,7 @@ const SUM_FORWARD: Tolerance = { rtol: 1e-5, atol: 5e-5 };
 const COPY_GRAD: Tolerance = { rtol: 1e-5, atol: 1e-6 };
 
 describe('sum and mean over every element', () => {
-  it.each(LEADS)('rank %#: every reduced size', (...lead: number[]) => {
+  it.each(RANKS)('rank %i: every reduced size', (_rank, lead) => {
     LAST_SIZES.forEach((c, k) => {
       const shape = [...lead, c];
       const data = randomData(size(shape), 100 + k);
@@ -59,7 +61,7 @@ describe('sum and mean over every element', () => {
 });
 
 describe('sum, mean and max over the last axis', () => {
-  it.each(LEADS)('rank %#: every reduced size', (...lead: number[]) => {
+  it.each(RANKS)('rank %i: every reduced size', (_rank, lead) => {
     LAST_SIZES.forEach((c, k) => {
       const shape = [...lead, c];
       const data = randomData(size(shape), 200 + k);
@@ -118,7 +120,7 @@ describe('softmax and log-softmax', () => {
   // backward: one canonical row sum of <= 33 products of size <= 1, then a multiply
   const SOFTMAX_GRAD: Tolerance = { rtol: 1e-4, atol: 2e-6 };
 
-  it.each(LEADS)('rank %#: every row length', (...lead: number[]) => {
+  it.each(RANKS)('rank %i: every row length', (_rank, lead) => {
     LAST_SIZES.forEach((c, k) => {
       const shape = [...lead, c];
       const data = randomData(size(shape), 400 + k, -4, 4);
@@ -154,7 +156,7 @@ describe('gather and embedding', () => {
   const EXACT: Tolerance = { rtol: 0, atol: 0 };
   const SCATTER_GRAD: Tolerance = { rtol: 1e-6, atol: 1e-6 };
 
-  it.each(LEADS)('gather, rank %#: every row length', (...lead: number[]) => {
+  it.each(RANKS)('gather, rank %i: every row length', (_rank, lead) => {
     LAST_SIZES.forEach((c, k) => {
       const shape = [...lead, c];
       const r = rng(500 + k);
@@ -172,7 +174,7 @@ describe('gather and embedding', () => {
   // index shapes of rank 0 to 3; with V = 5 rows every larger index repeats rows, so the
   // backward's scatter-add of repeated rows is exercised
   const INDEX_SHAPES: number[][] = [[], [7], [2, 3], [2, 2, 3]];
-  it.each(INDEX_SHAPES)('embedding, index rank %#: every row width', (...indexShape: number[]) => {
+  it.each(INDEX_SHAPES.map((s) => [s]))('embedding, index shape %j: every row width', (indexShape) => {
     const vocab = 5;
     LAST_SIZES.forEach((d, k) => {
       const r = rng(700 + k);
