@@ -1,5 +1,7 @@
 // Shared inner loops (internal: not part of the ABI).
 
+import { newScratch, rankOf, dimOf, dimFromEnd } from '../tensor';
+
 // Every sum over a run of floats uses one canonical order so that the SIMD and scalar builds
 // agree bit for bit: four interleaved partial sums (lane l takes elements i = l mod 4 of the
 // first n - n % 4), combined as (s0 + s1) + (s2 + s3), then the tail added in order.
@@ -26,3 +28,33 @@ export function sumCanonical(x: usize, n: i32): f32 {
   return total;
 }
 
+
+/** The first index of the largest of x[0..n) (n >= 1); a NaN counts as largest, the first one wins. */
+export function argmaxRow(x: usize, n: i32): i32 {
+  let best = load<f32>(x);
+  let at = 0;
+  for (let i = 1; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    // strict > keeps the first maximum; once best is NaN nothing replaces it
+    if (v > best || (isNaN(v) && !isNaN(best))) {
+      best = v;
+      at = i;
+    }
+  }
+  return at;
+}
+
+/** max(x[0..n)) (n >= 1), NaN when any element is NaN. */
+export function maxRow(x: usize, n: i32): f32 {
+  return load<f32>(x + (<usize>argmaxRow(x, n) << 2));
+}
+
+/** Length of the last axis (the row length of a last-axis op); 1 for a rank-0 tensor. */
+@inline export function lastDim(a: i32): i32 {
+  return dimFromEnd(a, 1);
+}
+
+/** A scratch tensor shaped like `a` without its last axis: (..., C) -> (...). */
+export function newScratchDropLast(a: i32, requires: bool): i32 {
+  return newScratch(rankOf(a) - 1, dimOf(a, 0), dimOf(a, 1), dimOf(a, 2), 1, requires);
+}
