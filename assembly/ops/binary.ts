@@ -101,7 +101,7 @@ function binaryBackward(r: usize): void {
   broadcastShape(a, b);
   broadcastStrides(a, stridesA);
   broadcastStrides(b, stridesB);
-  const pa = dataOf(a), pb = dataOf(b), g = gradPtrOf(out);
+  const pa = dataOf(a), pb = dataOf(b), po = dataOf(out), g = gradPtrOf(out);
   let k = 0;
   for (let i0 = 0; i0 < od(0); i0++) {
     for (let i1 = 0; i1 < od(1); i1++) {
@@ -116,7 +116,9 @@ function binaryBackward(r: usize): void {
             case ADD: { da = d; db = d; break; }
             case SUB: { da = d; db = -d; break; }
             case MUL: { da = d * y; db = d * x; break; }
-            case DIV: { da = d / y; db = -d * x / (y * y); break; }
+            // d(x/y)/dy = -(x/y)/y: reusing the output q = x/y avoids y*y, which overflows
+            // for |y| > 1.8e19 and underflows to 0 (then inf) for |y| < 1e-19
+            case DIV: { da = d / y; db = -da * load<f32>(po + (<usize>k << 2)); break; }
             // ties send the gradient to a, as PyTorch's where(a <= b, ...) would
             case MIN: { if (x <= y || isNaN(x)) da = d; else db = d; break; }
             default: { if (x >= y || isNaN(x)) da = d; else db = d; break; }
