@@ -17,4 +17,4 @@ export {
   type RolloutBufferOptions,
   type AdvantageNormalization,
 } from './buffers/rollout_buffer';
-export { SyncRolloutEngine, type SyncRolloutEngineOptions } from './engines/sync_rollout';
+export { SyncRolloutEngine, type SyncRolloutEngineOptions, type SyncRolloutEngineState } from './engines/sync_rollout';

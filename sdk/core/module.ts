@@ -97,6 +97,16 @@ export abstract class Module {
     mine.forEach(([, p], i) => theirs[i]![1].set(p.view()));
   }
 
+  /**
+   * Stops gradient tracking for every parameter: forwards through a frozen module record
+   * nothing on the tape, and no optimizer step can change it (reference models).
+   */
+  freeze(): this {
+    for (const p of this.parameters()) p.setRequiresGrad(false);
+    this.training = false;
+    return this;
+  }
+
   /** Frees every parameter's memory; the module is unusable afterwards. */
   free(): void {
     for (const p of this.parameters()) p.free();

@@ -132,6 +132,13 @@ export class Tensor {
     return this.core.f32.slice(ptr >>> 2, (ptr >>> 2) + this.size);
   }
 
+  /** Turns gradient tracking on or off (persistent tensors get a gradient buffer). */
+  setRequiresGrad(on: boolean): this {
+    this.assertLive('setRequiresGrad');
+    this.core.check(this.core.exports.tensorSetRequiresGrad(this.id, on ? 1 : 0), 'setRequiresGrad');
+    return this;
+  }
+
   /** Zeroes the gradient buffer (persistent tensors). */
   zeroGrad(): void {
     this.assertLive('zeroGrad');

@@ -18,6 +18,13 @@ import type { Environment, StepResult } from '../interfaces/environment';
 import type { RewardManager } from '../interfaces/reward_manager';
 import type { ActingPolicy, ActResult, RolloutEngine, RolloutStats } from '../interfaces/rollout_engine';
 
+/** JSON-serialisable engine state (checkpoints). */
+export interface SyncRolloutEngineState {
+  observations: number[] | null;
+  lastDones: number[];
+  env: unknown;
+}
+
 export interface SyncRolloutEngineOptions {
   /** Turns environment rewards into training rewards (e.g. a KL penalty). Default: none. */
   rewardManager?: RewardManager;
@@ -51,6 +58,27 @@ export class SyncRolloutEngine implements RolloutEngine {
   /** Makes the next collect() start from a fresh (seeded) environment reset. */
   reset(): void {
     this.observations = undefined;
+  }
+
+  /** What a checkpoint needs to continue the rollout stream exactly: observations, dones, env state. */
+  state(): SyncRolloutEngineState {
+    return {
+      observations: this.observations ? Array.from(this.observations) : null,
+      lastDones: Array.from(this.lastDones),
+      env: this.env.state?.() ?? null,
+    };
+  }
+
+  loadState(state: SyncRolloutEngineState): void {
+    if (state.observations && state.observations.length !== this.env.numEnvs * this.env.observationSize) {
+      throw new ShapeError('SyncRolloutEngine.loadState', [[state.observations.length], [this.env.numEnvs * this.env.observationSize]], 'saved observations do not fit this environment');
+    }
+    this.observations = state.observations ? Float32Array.from(state.observations) : undefined;
+    this.lastDones = Uint8Array.from(state.lastDones);
+    if (state.env !== null) {
+      if (!this.env.loadState) throw new ValueError('SyncRolloutEngine.loadState: the checkpoint has environment state but this environment has no loadState()');
+      this.env.loadState(state.env);
+    }
   }
 
   /**

@@ -21,6 +21,9 @@ export interface Environment {
    * finished episode's return and length.
    */
   step(actions: Int32Array): StepResult;
+  /** JSON-serialisable state (PRNG, episode progress) so a checkpoint resumes bit-identically. */
+  state?(): unknown;
+  loadState?(state: unknown): void;
 }
 
 export interface StepResult {
