@@ -8,3 +8,6 @@ export * from './core/errors';
 export { type Shape } from './core/shape';
 export { detMath, type DetMath } from './core/det_math';
 export * from './interfaces/index';
+export { Prng, type PrngState } from './core/prng';
+export * from './envs/index';
+export * from './rewards/index';
