@@ -132,7 +132,7 @@ export class PreferenceDataset {
     try {
       parsed = JSON.parse(text);
     } catch (e) {
-      throw new DatasetError({ source }, `invalid JSON: ${(e as Error).message}`);
+      throw new DatasetError({ source, ...jsonErrorLine(text, e as Error) }, `invalid JSON: ${(e as Error).message}`);
     }
     if (Array.isArray(parsed)) return new PreferenceDataset(parsed as PreferenceEntry[], source);
     if (isObject(parsed) && 'prompts' in parsed) {
@@ -222,6 +222,14 @@ function checkNumbers(value: unknown, location: DatasetLocation): number[] {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new DatasetError(location, `must be an array of finite numbers, but element ${k} is ${describe(v)}`);
   });
   return value as number[];
+}
+
+/** The line of a JSON.parse error, when the engine's message gives its position (V8 does). */
+function jsonErrorLine(text: string, error: Error): { line?: number } {
+  const match = /position (\d+)/.exec(error.message);
+  if (!match) return {};
+  const position = Math.min(Number(match[1]), text.length);
+  return { line: text.slice(0, position).split('\n').length };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
