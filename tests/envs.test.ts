@@ -278,6 +278,7 @@ describe('PreferenceDataset', () => {
     expect(bad([{ prompt: 'a', rewards: [1], features: [1] }, { prompt: 'b', rewards: [1] }])).toMatch(/entry 1, field "features": is missing/);
     expect(bad([{ prompt: 'a', rewards: [1], features: [Infinity] }])).toMatch(/field "features": .* element 0 is Infinity/);
     expect(bad([])).toMatch(/empty/);
+    expect(bad([{ prompt: 'a', rewards: [1e39] }])).toMatch(/field "rewards": element 0 is 1e\+39, beyond the float32 range/);
     expect(thrown(() => PreferenceDataset.fromJSON('{"prompts": 3}')).message).toMatch(/<json>, field "prompts": must be an array/);
   });
 });

@@ -216,10 +216,14 @@ function checkEntry(raw: unknown, location: DatasetLocation): PreferenceEntry {
   return entry;
 }
 
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 function checkNumbers(value: unknown, location: DatasetLocation): number[] {
   if (!Array.isArray(value)) throw new DatasetError(location, `must be an array of finite numbers, got ${describe(value)}`);
   value.forEach((v, k) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new DatasetError(location, `must be an array of finite numbers, but element ${k} is ${describe(v)}`);
+    // Stored as float32: a larger magnitude would become Infinity there.
+    if (Math.abs(v) > FLOAT32_MAX) throw new DatasetError(location, `element ${k} is ${v}, beyond the float32 range (±${FLOAT32_MAX})`);
   });
   return value as number[];
 }
