@@ -18,3 +18,6 @@ export {
   type AdvantageNormalization,
 } from './buffers/rollout_buffer';
 export { SyncRolloutEngine, type SyncRolloutEngineOptions, type SyncRolloutEngineState } from './engines/sync_rollout';
+export { Prng, type PrngState } from './core/prng';
+export * from './envs/index';
+export * from './rewards/index';
