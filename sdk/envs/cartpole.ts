@@ -10,8 +10,8 @@
 
 import type { DetMath } from '../core/det_math';
 import { detMath } from '../core/det_math';
-import { NovaRLError } from '../core/errors';
-import { Prng } from '../core/prng';
+import { NovaRLError, ValueError } from '../core/errors';
+import { Prng, type PrngState } from '../core/prng';
 import type { EnvInfo, Environment, StepResult } from '../interfaces/environment';
 import { checkActions, intOption, seedOption } from './validate';
 
@@ -42,6 +42,15 @@ const INIT_BOUND = 0.05; // initial state uniform in [-0.05, 0.05)
 const NAME = 'CartPoleEnvironment';
 const OBS = 4; // x, x_dot, theta, theta_dot
 
+/** JSON-serialisable state of a CartPoleEnvironment. */
+export interface CartPoleState {
+  rngs: PrngState[];
+  physics: number[];
+  lengths: number[];
+  returns: number[];
+  started: boolean;
+}
+
 export class CartPoleEnvironment implements Environment {
   readonly numEnvs: number;
   readonly observationSize = OBS;
@@ -51,7 +60,7 @@ export class CartPoleEnvironment implements Environment {
   private seed: number;
   private rngs: Prng[];
   /** state: (numEnvs, 4) float64 */
-  private readonly state: Float64Array;
+  private readonly physics: Float64Array;
   /** steps taken and reward gathered in each running episode: (numEnvs) */
   private readonly lengths: Int32Array;
   private readonly returns: Float64Array;
@@ -63,7 +72,7 @@ export class CartPoleEnvironment implements Environment {
     this.seed = seedOption(NAME, options.seed, 0);
     this.math = options.math ?? detMath();
     this.rngs = this.makeRngs();
-    this.state = new Float64Array(this.numEnvs * OBS);
+    this.physics = new Float64Array(this.numEnvs * OBS);
     this.lengths = new Int32Array(this.numEnvs);
     this.returns = new Float64Array(this.numEnvs);
   }
@@ -76,7 +85,7 @@ export class CartPoleEnvironment implements Environment {
     }
     for (let i = 0; i < this.numEnvs; i++) this.resetOne(i);
     this.started = true;
-    return Float32Array.from(this.state);
+    return Float32Array.from(this.physics);
   }
 
   /**
@@ -91,7 +100,7 @@ export class CartPoleEnvironment implements Environment {
     const rewards = new Float32Array(this.numEnvs);
     const dones = new Uint8Array(this.numEnvs);
     const infos: EnvInfo[] = [];
-    const s = this.state;
+    const s = this.physics;
     for (let i = 0; i < this.numEnvs; i++) {
       const o = i * OBS;
       const terminated = this.integrate(o, actions[i]!);
@@ -117,14 +126,37 @@ export class CartPoleEnvironment implements Environment {
     return { observations: Float32Array.from(s), rewards, dones, infos };
   }
 
+  /** Per-environment PRNGs, physics and episode progress: resumes the stream exactly. */
+  state(): CartPoleState {
+    return {
+      rngs: this.rngs.map((r) => r.getState()),
+      physics: Array.from(this.physics),
+      lengths: Array.from(this.lengths),
+      returns: Array.from(this.returns),
+      started: this.started,
+    };
+  }
+
+  loadState(state: unknown): void {
+    const s = state as CartPoleState;
+    if (!s || !Array.isArray(s.rngs) || s.rngs.length !== this.numEnvs || !Array.isArray(s.physics) || s.physics.length !== this.numEnvs * OBS) {
+      throw new ValueError(`${NAME}.loadState: the saved state does not fit ${this.numEnvs} environments`);
+    }
+    this.rngs = s.rngs.map((r) => Prng.fromState(r));
+    this.physics.set(s.physics);
+    this.lengths.set(s.lengths);
+    this.returns.set(s.returns);
+    this.started = s.started;
+  }
+
   /** A copy of the float64 state (the observations are its float32 rounding): (numEnvs, 4) */
   physicalState(): Float64Array {
-    return this.state.slice();
+    return this.physics.slice();
   }
 
   /** One Euler step of Gymnasium's equations for the environment at state offset o; returns terminated. */
   private integrate(o: number, action: number): boolean {
-    const s = this.state;
+    const s = this.physics;
     let x = s[o]!, xDot = s[o + 1]!, theta = s[o + 2]!, thetaDot = s[o + 3]!;
     const force = action === 1 ? FORCE_MAG : -FORCE_MAG;
     const costheta = this.math.cos(theta);
@@ -146,7 +178,7 @@ export class CartPoleEnvironment implements Environment {
   }
 
   private resetOne(i: number): void {
-    for (let k = 0; k < OBS; k++) this.state[i * OBS + k] = this.rngs[i]!.uniform(-INIT_BOUND, INIT_BOUND);
+    for (let k = 0; k < OBS; k++) this.physics[i * OBS + k] = this.rngs[i]!.uniform(-INIT_BOUND, INIT_BOUND);
     this.lengths[i] = 0;
     this.returns[i] = 0;
   }

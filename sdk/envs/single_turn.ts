@@ -4,7 +4,7 @@
 // (one pass over the dataset), like a data loader with shuffle=True.
 
 import { NovaRLError, ValueError } from '../core/errors';
-import { Prng } from '../core/prng';
+import { Prng, type PrngState } from '../core/prng';
 import type { EnvInfo, Environment, StepResult } from '../interfaces/environment';
 import { PreferenceDataset } from './preference_dataset';
 import { checkActions, intOption, seedOption } from './validate';
@@ -19,6 +19,15 @@ export interface SingleTurnOptions {
 }
 
 const NAME = 'SingleTurnPreferenceEnvironment';
+
+/** JSON-serialisable state of a SingleTurnPreferenceEnvironment. */
+export interface SingleTurnState {
+  rng: PrngState;
+  epoch: number;
+  order: number[];
+  cursor: number;
+  current: number[];
+}
 
 export class SingleTurnPreferenceEnvironment implements Environment {
   readonly dataset: PreferenceDataset;
@@ -74,6 +83,24 @@ export class SingleTurnPreferenceEnvironment implements Environment {
     }
     this.serveNext();
     return { observations: this.observe(), rewards, dones: new Uint8Array(this.numEnvs).fill(1), infos };
+  }
+
+  /** Shuffle PRNG, epoch order and position, prompts on show: resumes the stream exactly. */
+  state(): SingleTurnState {
+    return { rng: this.rng.getState(), epoch: this.epoch, order: Array.from(this.order), cursor: this.cursor, current: Array.from(this.current) };
+  }
+
+  loadState(state: unknown): void {
+    const s = state as SingleTurnState;
+    const valid =
+      s && Array.isArray(s.order) && s.order.length === this.dataset.size && Array.isArray(s.current) &&
+      s.current.length === this.numEnvs && Number.isInteger(s.cursor) && s.cursor >= 0 && s.cursor <= s.order.length;
+    if (!valid) throw new ValueError(`${NAME}.loadState: the saved state does not fit this environment (dataset size ${this.dataset.size}, numEnvs ${this.numEnvs})`);
+    this.rng = Prng.fromState(s.rng);
+    this.epoch = s.epoch;
+    this.order = Int32Array.from(s.order);
+    this.cursor = s.cursor;
+    this.current.set(s.current);
   }
 
   /** The prompt indices shown now: (numEnvs), a copy. */

@@ -4,7 +4,7 @@
 // of a reward model's score.
 
 import { NovaRLError, ValueError } from '../core/errors';
-import { Prng } from '../core/prng';
+import { Prng, type PrngState } from '../core/prng';
 import type { EnvInfo, Environment, StepResult } from '../interfaces/environment';
 import { checkActions, intOption, numberOption, seedOption } from './validate';
 
@@ -137,6 +137,20 @@ export class SyntheticPromptEnvironment implements Environment {
   promptFeatures(p: number): Float32Array {
     this.checkPrompt(p);
     return this.features.slice(p * this.observationSize, (p + 1) * this.observationSize);
+  }
+
+  /** Episode PRNG and prompts on show (the task itself is rebuilt from the seed). */
+  state(): { rng: PrngState; current: number[] } {
+    return { rng: this.rng.getState(), current: Array.from(this.current) };
+  }
+
+  loadState(state: unknown): void {
+    const s = state as { rng: PrngState; current: number[] };
+    if (!s || !Array.isArray(s.current) || s.current.length !== this.numEnvs) {
+      throw new ValueError(`SyntheticPromptEnvironment.loadState: the saved state does not fit ${this.numEnvs} environments`);
+    }
+    this.rng = Prng.fromState(s.rng);
+    this.current.set(s.current);
   }
 
   private noiseFreeReward(action: number, preferred: number): number {
