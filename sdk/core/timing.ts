@@ -16,7 +16,7 @@ import { ValueError } from './errors';
 export type Clock = () => number;
 
 export class Timer {
-  /** Seconds accumulated per section since the last reset, in the order sections first ran. */
+  /** Seconds accumulated per section since the last reset, in the order sections first stopped. */
   private readonly totals = new Map<string, number>();
   /** Start time (ms) of each running section. */
   private readonly running = new Map<string, number>();
