@@ -21,3 +21,27 @@ export { SyncRolloutEngine, type SyncRolloutEngineOptions, type SyncRolloutEngin
 export { Prng, type PrngState } from './core/prng';
 export * from './envs/index';
 export * from './rewards/index';
+export { Timer, type Clock } from './core/timing';
+export { Logger, ConsoleSink, JsonlSink, CallbackSink, formatMetric, toJsonLine, type LogSink, type ConsoleSinkOptions } from './core/logger';
+export { ProgressBar, interactiveTerminal, formatDuration, type ProgressOptions } from './core/progress';
+export {
+  serializeSafetensors,
+  parseSafetensors,
+  DEFAULT_MAX_HEADER_BYTES,
+  type SafetensorsDtype,
+  type SafeTensor,
+  type SafetensorsContents,
+  type TensorData,
+  type ParseOptions,
+} from './core/safetensors';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  crc32,
+  type CheckpointState,
+  type LoadedCheckpoint,
+  type SaveOptions,
+  type SaveStep,
+} from './core/checkpoint';

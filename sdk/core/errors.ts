@@ -46,3 +46,39 @@ export class CoreInitError extends NovaRLError {
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/**
+ * Which check a checkpoint or safetensors file failed. Loading names the first failed check, the
+ * file and (where there is one) the tensor, so a corrupt checkpoint says what is wrong with it.
+ */
+export type CheckpointCheck =
+  | 'header-length' // the 8-byte header length field: missing, over the cap, or past the end of the file
+  | 'header-json' // the JSON header: not UTF-8, not JSON, not an object, or a malformed entry
+  | 'metadata' // __metadata__ is not an object of strings
+  | 'dtype' // a dtype this reader does not know
+  | 'shape' // a shape that is not a list of non-negative integers
+  | 'byte-range' // data_offsets malformed, outside the data section, or not shape x dtype size long
+  | 'overlap' // two tensors' byte ranges overlap
+  | 'gap' // bytes of the data section that no tensor covers
+  | 'tensor' // a tensor given to the writer that does not describe its data
+  | 'missing' // a checkpoint directory or file that does not exist
+  | 'size' // a file whose byte size differs from the manifest's (truncated or grown)
+  | 'checksum' // a file whose CRC-32 differs from the manifest's
+  | 'manifest' // manifest.json malformed or naming files it may not name
+  | 'json' // trainer.json malformed, or trainer state that JSON cannot carry
+  | 'io'; // the file system refused a read or a write
+
+/** A checkpoint or safetensors file that cannot be written or read; `check` says which check failed. */
+export class CheckpointError extends NovaRLError {
+  override name = 'CheckpointError';
+  constructor(
+    message: string,
+    readonly check: CheckpointCheck,
+    /** The file concerned, when there is one. */
+    readonly file?: string,
+    /** The tensor concerned, when there is one. */
+    readonly tensor?: string,
+  ) {
+    super(message);
+  }
+}
