@@ -45,3 +45,8 @@ export {
   type SaveOptions,
   type SaveStep,
 } from './core/checkpoint';
+export * from './nn/index';
+export { PPOTrainer, type PPOTrainerOptions, type ReferencePolicy } from './algos/ppo/trainer';
+export { defaultPPOConfig, resolvePPOConfig, type PPOConfig, type KlEstimatorName } from './algos/ppo/config';
+export { FixedKlController, WindowKlController, ProportionalKlController, type KlController } from './algos/ppo/kl_controller';
+export { saveTrainerCheckpoint, loadTrainerCheckpoint, restoreTrainer, trainerCheckpointState } from './algos/ppo/checkpoint';

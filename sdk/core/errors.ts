@@ -66,7 +66,8 @@ export type CheckpointCheck =
   | 'checksum' // a file whose CRC-32 differs from the manifest's
   | 'manifest' // manifest.json malformed or naming files it may not name
   | 'json' // trainer.json malformed, or trainer state that JSON cannot carry
-  | 'io'; // the file system refused a read or a write
+  | 'io' // the file system refused a read or a write
+  | 'mismatch'; // a valid checkpoint that does not fit what it is loaded into
 
 /** A checkpoint or safetensors file that cannot be written or read; `check` says which check failed. */
 export class CheckpointError extends NovaRLError {

@@ -1,0 +1,65 @@
+// Saving and resuming a PPOTrainer. The model file holds the policy as `policy.*` and the
+// frozen reference as `reference.*` (as a PyTorch wrapper module's state dict would); the
+// optimizer file holds Adam's moments and step; trainer.json holds the rest (update count,
+// KL coefficient, the core's PRNG state, the environment's and engine's state, config).
+// Resuming restores all of it, so training continues bit-identically (tests/ppo_checkpoint.test.ts).
+
+import { loadCheckpoint, saveCheckpoint, type CheckpointState, type LoadedCheckpoint } from '../../core/checkpoint';
+import { CheckpointError } from '../../core/errors';
+import type { StateDict } from '../../core/module';
+import type { PPOTrainer } from './trainer';
+
+function prefixed(prefix: string, state: StateDict): StateDict {
+  const out: StateDict = {};
+  for (const [k, v] of Object.entries(state)) out[`${prefix}${k}`] = v;
+  return out;
+}
+
+function unprefixed(prefix: string, state: StateDict): StateDict {
+  const out: StateDict = {};
+  for (const [k, v] of Object.entries(state)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  return out;
+}
+
+/** The trainer's complete state as checkpoint contents. */
+export function trainerCheckpointState(trainer: PPOTrainer): CheckpointState {
+  const optimizer = trainer.optimizer.stateDict();
+  const model = prefixed('policy.', trainer.policy.stateDict());
+  const modelShapes: Record<string, number[]> = {};
+  for (const [name, p] of trainer.policy.namedParameters()) modelShapes[`policy.${name}`] = [...p.shape];
+  if (trainer.reference !== 'tie') {
+    Object.assign(model, prefixed('reference.', trainer.reference.stateDict()));
+    for (const [name, p] of trainer.reference.namedParameters()) modelShapes[`reference.${name}`] = [...p.shape];
+  }
+  return {
+    model,
+    modelShapes,
+    optimizer: optimizer.tensors,
+    trainer: { ...trainer.trainerState(), optimizer: { stepCount: optimizer.stepCount, lr: optimizer.lr }, config: trainer.config },
+    metadata: { format: 'novarl-ppo', updates: String(trainer.updateCount) },
+  };
+}
+
+/** Writes the trainer's state to `dir` atomically (see sdk/core/checkpoint.ts). */
+export async function saveTrainerCheckpoint(dir: string, trainer: PPOTrainer): Promise<void> {
+  await saveCheckpoint(dir, trainerCheckpointState(trainer));
+}
+
+/** Restores a trainer (built with the same environment, policy architecture and config) from checkpoint contents. */
+export function restoreTrainer(trainer: PPOTrainer, checkpoint: LoadedCheckpoint): void {
+  if (checkpoint.metadata['format'] !== 'novarl-ppo') {
+    throw new CheckpointError(`not a NovaRL PPO checkpoint (metadata format is ${JSON.stringify(checkpoint.metadata['format'])})`, 'mismatch');
+  }
+  trainer.policy.loadStateDict(unprefixed('policy.', checkpoint.model));
+  if (trainer.reference !== 'tie') trainer.reference.loadStateDict(unprefixed('reference.', checkpoint.model));
+  if (!checkpoint.optimizer) throw new CheckpointError('the checkpoint has no optimizer state', 'mismatch');
+  const counters = checkpoint.trainer['optimizer'] as { stepCount: number; lr: number } | undefined;
+  if (!counters) throw new CheckpointError('trainer.json has no optimizer counters', 'mismatch');
+  trainer.optimizer.loadStateDict({ ...counters, tensors: checkpoint.optimizer as Record<string, Float32Array> });
+  trainer.loadTrainerState(checkpoint.trainer as unknown as ReturnType<PPOTrainer['trainerState']>);
+}
+
+/** Loads `dir` into a trainer built with the same environment, policy architecture and config. */
+export async function loadTrainerCheckpoint(dir: string, trainer: PPOTrainer): Promise<void> {
+  restoreTrainer(trainer, await loadCheckpoint(dir));
+}

@@ -1,0 +1,116 @@
+// PPO configuration: every hyperparameter is a typed field with a one-line doc and a default
+// (CleanRL's ppo.py where it has one). camelCase of the original NovaRL names.
+
+import { ValueError } from '../../core/errors';
+
+export type KlEstimatorName = 'k1' | 'k2' | 'k3';
+
+export interface PPOConfig {
+  // ---- rollout
+  /** Steps collected from each environment per update (CleanRL num_steps). */
+  stepsPerUpdate: number;
+  /** Discount factor. */
+  gamma: number;
+  /** GAE lambda. */
+  gaeLambda: number;
+
+  // ---- optimisation
+  /** Adam learning rate. */
+  learningRate: number;
+  /** Anneal the learning rate linearly to 0 over `totalUpdates`. */
+  annealLr: boolean;
+  /** Planned number of updates (needed by annealLr). */
+  totalUpdates: number;
+  /** Passes over each rollout (CleanRL update_epochs). */
+  epochs: number;
+  /** Minibatches per epoch (CleanRL num_minibatches). */
+  minibatches: number;
+  /** Whiten advantages per minibatch (CleanRL norm_adv). */
+  normalizeAdvantages: boolean;
+  /** Adam epsilon (CleanRL uses 1e-5). */
+  adamEps: number;
+  /** Clip the global gradient norm to this (0 disables). */
+  maxGradNorm: number;
+
+  // ---- PPO loss
+  /** Surrogate clipping epsilon; > 0 enables clipping, 0 gives the plain policy gradient surrogate. */
+  clipRange: number;
+  /** Entropy bonus coefficient. */
+  entropyCoef: number;
+  /** Value loss coefficient. */
+  valueCoef: number;
+  /** Clip value updates to +-valueClip around the old values (0 disables; CleanRL clips with 0.2). */
+  valueClip: number;
+
+  // ---- KL control against the reference model
+  /** Initial KL coefficient beta; 0 disables the KL penalty (kl_to_ref is still logged). */
+  klCoef: number;
+  /** Where the penalty goes: per-step reward shaping (InstructGPT) or a term in the loss. */
+  klPenalty: 'reward' | 'loss';
+  /** KL estimator for the penalty: k1 (unbiased, can be < 0), k2, k3 (unbiased, >= 0). */
+  klEstimator: KlEstimatorName;
+  /** Adapt klCoef after every update to keep kl_to_ref near klTarget. */
+  adaptiveKl: boolean;
+  /** Target KL to the reference for the adaptive controller. */
+  klTarget: number;
+  /** 'window': x klFactor above 1.5 target, / below target/1.5 (PPO paper); 'proportional': Ziegler et al. 2019. */
+  klController: 'window' | 'proportional';
+  /** Multiplier of the window controller (PPO paper: 2). */
+  klFactor: number;
+  /** Horizon of the proportional controller (Ziegler et al.: 10000). */
+  klHorizon: number;
+
+  // ---- reproducibility
+  /** Seeds the core's PRNG (sampling, shuffling) and the environment reset. */
+  seed: number;
+}
+
+export const defaultPPOConfig: PPOConfig = {
+  stepsPerUpdate: 128,
+  gamma: 0.99,
+  gaeLambda: 0.95,
+  learningRate: 2.5e-4,
+  annealLr: false,
+  totalUpdates: 0,
+  epochs: 4,
+  minibatches: 4,
+  normalizeAdvantages: true,
+  adamEps: 1e-5,
+  maxGradNorm: 0.5,
+  clipRange: 0.2,
+  entropyCoef: 0.01,
+  valueCoef: 0.5,
+  valueClip: 0.2,
+  klCoef: 0,
+  klPenalty: 'reward',
+  klEstimator: 'k1',
+  adaptiveKl: false,
+  klTarget: 0.02,
+  klController: 'window',
+  klFactor: 2,
+  klHorizon: 10000,
+  seed: 1,
+};
+
+/** Fills defaults and refuses values that cannot work, naming the field. */
+export function resolvePPOConfig(partial: Partial<PPOConfig>): PPOConfig {
+  const config = { ...defaultPPOConfig, ...partial };
+  const positiveInt = ['stepsPerUpdate', 'epochs', 'minibatches'] as const;
+  for (const key of positiveInt) {
+    if (!Number.isInteger(config[key]) || config[key] < 1) throw new ValueError(`PPOConfig.${key} must be a positive integer (got ${config[key]})`);
+  }
+  const nonNegative = ['learningRate', 'clipRange', 'entropyCoef', 'valueCoef', 'valueClip', 'klCoef', 'maxGradNorm', 'adamEps'] as const;
+  for (const key of nonNegative) {
+    if (!(config[key] >= 0) || !Number.isFinite(config[key])) throw new ValueError(`PPOConfig.${key} must be a finite number >= 0 (got ${config[key]})`);
+  }
+  for (const key of ['gamma', 'gaeLambda'] as const) {
+    if (!(config[key] >= 0 && config[key] <= 1)) throw new ValueError(`PPOConfig.${key} must be in [0, 1] (got ${config[key]})`);
+  }
+  if (config.annealLr && !(config.totalUpdates >= 1)) throw new ValueError('PPOConfig.annealLr needs totalUpdates >= 1');
+  if (!['k1', 'k2', 'k3'].includes(config.klEstimator)) throw new ValueError(`PPOConfig.klEstimator must be 'k1', 'k2' or 'k3' (got ${config.klEstimator})`);
+  if (!['reward', 'loss'].includes(config.klPenalty)) throw new ValueError(`PPOConfig.klPenalty must be 'reward' or 'loss' (got ${config.klPenalty})`);
+  if (!['window', 'proportional'].includes(config.klController)) {
+    throw new ValueError(`PPOConfig.klController must be 'window' or 'proportional' (got ${config.klController})`);
+  }
+  return config;
+}

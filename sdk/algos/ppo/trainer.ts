@@ -1,0 +1,379 @@
+// PPOTrainer: synchronous PPO with clipping, an entropy bonus, a value loss, and a KL penalty
+// against a reference model (in the reward, InstructGPT-style, or in the loss), with a fixed
+// or adaptive KL coefficient. Reads top to bottom like CleanRL's ppo.py:
+//
+//   update():  1. learning rate (annealed)   2. rollout (no grad)   3. GAE
+//              4. the batch enters the core once   5. epochs x minibatches of PPO steps
+//              6. KL controller   7. metrics
+//
+// The reference model ('copy' | 'tie' | a Module):
+//   'copy'  a frozen snapshot of the policy taken at construction; kl_to_ref is KL(pi || pi_0).
+//   'tie'   no copy: the reference log-probs are the acting policy's own, taken lazily at
+//           rollout time. The penalty then measures the KL between the policy being optimised
+//           and the policy that collected the rollout (the PPO paper's KL-penalty variant): it
+//           is exactly 0 in 'reward' mode and grows during the epochs in 'loss' mode, and
+//           kl_to_ref is 0 by construction.
+//   Module  any module with logits(obs) (frozen by the trainer).
+
+import type { Core } from '../../core/core';
+import { defaultCore } from '../../core/core';
+import { NumericError, ValueError } from '../../core/errors';
+import { noGrad } from '../../core/grad_mode';
+import { entropyFromLogits, klEstimate, ppoClipLoss, valueLoss } from '../../core/losses';
+import type { Module } from '../../core/module';
+import { Adam, clipGradNorm } from '../../core/optim';
+import { getRngState, randomPermutation, sampleCategorical, seed as seedCore, setRngState } from '../../core/random';
+import { Tensor } from '../../core/tensor';
+import { Timer } from '../../core/timing';
+import { RolloutBuffer, explainedVariance, whiten } from '../../buffers/rollout_buffer';
+import { SyncRolloutEngine } from '../../engines/sync_rollout';
+import type { Environment } from '../../interfaces/environment';
+import type { RewardManager } from '../../interfaces/reward_manager';
+import type { ActingPolicy, ActResult } from '../../interfaces/rollout_engine';
+import type { Metrics, Trainer } from '../../interfaces/trainer';
+import { logProbOf, type ActorCritic } from '../../nn/heads';
+import { CompositeRewardManager } from '../../rewards/composite';
+import { KlShapedReward } from '../../rewards/kl_shaped';
+import { resolvePPOConfig, type PPOConfig } from './config';
+import { FixedKlController, ProportionalKlController, WindowKlController, type KlController } from './kl_controller';
+
+/** A reference model: anything that maps observations to logits. */
+export interface ReferencePolicy extends Module {
+  logits(obs: Tensor): Tensor;
+}
+
+export interface PPOTrainerOptions {
+  env: Environment;
+  policy: ActorCritic;
+  config?: Partial<PPOConfig>;
+  /** 'copy' (default), 'tie', or a module with logits(obs). */
+  referenceModel?: 'copy' | 'tie' | ReferencePolicy;
+  /** Reward managers applied to environment rewards before the KL shaping. */
+  rewardManager?: RewardManager;
+}
+
+/** The persistent tensors one rollout is copied into, once per update. */
+interface BatchTensors {
+  obs: Tensor; // (B, obsSize)
+  actions: Tensor; // (B, 1)
+  oldLogProbs: Tensor; // (B, 1)
+  advantages: Tensor; // (B, 1)
+  returns: Tensor; // (B, 1)
+  oldValues: Tensor; // (B, 1)
+  refLogProbs: Tensor; // (B, 1)
+}
+
+export class PPOTrainer implements Trainer {
+  readonly config: PPOConfig;
+  readonly core: Core;
+  readonly env: Environment;
+  readonly policy: ActorCritic;
+  readonly reference: ReferencePolicy | 'tie';
+  readonly optimizer: Adam;
+  readonly klController: KlController;
+  readonly buffer: RolloutBuffer;
+  readonly engine: SyncRolloutEngine;
+  readonly timer = new Timer();
+  updateCount = 0;
+  /** Environment steps taken so far (all environments). */
+  globalStep = 0;
+  private readonly klReward?: KlShapedReward;
+  private readonly userRewards?: RewardManager;
+  private batch?: BatchTensors;
+  private readonly startTime = performance.now();
+  private episodesSeen = 0;
+  // accumulated while acting: exact KL to the reference and entropy, per observation
+  private rolloutKlSum = 0;
+  private rolloutEntropySum = 0;
+  private rolloutRows = 0;
+
+  constructor(options: PPOTrainerOptions) {
+    this.config = resolvePPOConfig(options.config ?? {});
+    this.core = defaultCore();
+    this.env = options.env;
+    this.policy = options.policy;
+    const c = this.config;
+    seedCore(c.seed + 0x9e3779b9); // a stream apart from the one that initialised the policy
+
+    // Reference model: frozen copy, tied, or user-given (frozen here too).
+    const ref = options.referenceModel ?? 'copy';
+    if (ref === 'copy') this.reference = this.policy.clone();
+    else this.reference = ref;
+    if (this.reference !== 'tie') this.reference.freeze();
+
+    this.optimizer = new Adam(this.policy.parameters(), { lr: c.learningRate, eps: c.adamEps });
+
+    const controller = c.klController === 'window' ? WindowKlController : ProportionalKlController;
+    this.klController = !c.adaptiveKl
+      ? new FixedKlController(c.klCoef)
+      : new controller(c.klCoef, c.klTarget, c.klController === 'window' ? c.klFactor : c.klHorizon);
+
+    // Rewards: the user's managers, then per-step KL shaping when the penalty goes in the reward.
+    this.userRewards = options.rewardManager;
+    const managers: RewardManager[] = options.rewardManager ? [options.rewardManager] : [];
+    if (c.klPenalty === 'reward') {
+      this.klReward = new KlShapedReward({ coef: () => this.klController.value });
+      managers.push(this.klReward);
+    }
+    this.buffer = new RolloutBuffer({
+      steps: c.stepsPerUpdate,
+      numEnvs: this.env.numEnvs,
+      observationSize: this.env.observationSize,
+      gamma: c.gamma,
+      gaeLambda: c.gaeLambda,
+      normalizeAdvantages: false, // whitened per minibatch below, as CleanRL
+    });
+    const batchSize = c.stepsPerUpdate * this.env.numEnvs;
+    if (batchSize % c.minibatches !== 0) {
+      throw new ValueError(`stepsPerUpdate x numEnvs (${batchSize}) must be divisible by minibatches (${c.minibatches})`);
+    }
+    this.engine = new SyncRolloutEngine(this.env, {
+      rewardManager: managers.length ? new CompositeRewardManager(managers) : undefined,
+      seed: c.seed,
+    });
+  }
+
+  /** The acting side of the policy, as the rollout engine sees it. */
+  readonly actingPolicy: ActingPolicy = {
+    act: (observations) => this.act(observations),
+    values: (observations) => this.valuesOf(observations),
+  };
+
+  // ---- rollout ---------------------------------------------------------------------------
+
+  private act(observations: Float32Array): ActResult {
+    const n = this.env.numEnvs;
+    const result = noGrad(() => {
+      const obs = Tensor.from(observations, [n, this.env.observationSize]);
+      const { logits, values } = this.policy.forward(obs);
+      const actions = sampleCategorical(logits);
+      const logProbs = logProbOf(logits, actions);
+      this.rolloutEntropySum += sumOf(entropyFromLogits(logits).view());
+      let refLogProbs: Float32Array;
+      if (this.reference === 'tie') {
+        refLogProbs = logProbs.toArray(); // the acting policy is its own reference
+      } else {
+        const refLogits = this.reference.logits(obs);
+        refLogProbs = logProbOf(refLogits, actions).toArray();
+        // exact KL(pi || ref) of each row's full action distribution: never negative
+        const logP = logits.logSoftmax();
+        const kl = logP.exp().mul(logP.sub(refLogits.logSoftmax())).sum(-1);
+        this.rolloutKlSum += sumOf(kl.view());
+      }
+      this.rolloutRows += n;
+      return {
+        actions: Int32Array.from(actions.view()),
+        logProbs: logProbs.toArray(),
+        values: values.toArray(),
+        refLogProbs,
+      };
+    });
+    this.core.endStep();
+    return result;
+  }
+
+  private valuesOf(observations: Float32Array): Float32Array {
+    const values = noGrad(() => this.policy.values(Tensor.from(observations, [this.env.numEnvs, this.env.observationSize])).toArray());
+    this.core.endStep();
+    return values;
+  }
+
+  // ---- one update ------------------------------------------------------------------------
+
+  update(): Metrics {
+    const c = this.config;
+    this.timer.reset();
+
+    // 1. learning rate, annealed linearly to 0 over totalUpdates
+    if (c.annealLr) this.optimizer.lr = (1 - this.updateCount / c.totalUpdates) * c.learningRate;
+
+    // 2. rollout with the current policy (no gradients)
+    this.rolloutKlSum = this.rolloutEntropySum = this.rolloutRows = 0;
+    const rollout = this.timer.time('rollout', () => this.engine.collect(this.actingPolicy, this.buffer, c.stepsPerUpdate));
+    this.globalStep += c.stepsPerUpdate * this.env.numEnvs;
+    this.episodesSeen += rollout.episodeReturns.length;
+
+    // 3. advantages and returns by GAE, bootstrapped from the values after the last step
+    const lastValues = this.valuesOf(rollout.lastObservations);
+    this.buffer.computeAdvantages(lastValues, rollout.lastDones);
+
+    // 4-5. optimisation
+    const losses = this.timer.time('update', () => this.optimise());
+
+    // 6. KL controller, from the exact KL to the reference over this rollout
+    const klToRef = this.rolloutRows ? this.rolloutKlSum / this.rolloutRows : 0;
+    const klCoefUsed = this.klController.value;
+    this.klController.update(klToRef, c.stepsPerUpdate * this.env.numEnvs);
+    this.updateCount++;
+
+    // 7. metrics (glossary in README.md)
+    const seconds = (performance.now() - this.startTime) / 1000;
+    const times = this.timer.summary();
+    const metrics: Metrics = {
+      update: this.updateCount,
+      global_step: this.globalStep,
+      objective: -losses.policyLoss,
+      objective_unclipped: losses.objectiveUnclipped,
+      kl_penalty: c.klPenalty === 'reward' ? this.rewardKlPenalty(klCoefUsed) : losses.klLoss,
+      kl: losses.oldApproxKl,
+      approx_kl: losses.approxKl,
+      kl_to_ref: klToRef,
+      kl_coef: klCoefUsed,
+      entropy: this.rolloutRows ? this.rolloutEntropySum / this.rolloutRows : 0,
+      reward_mean: rollout.rewardMean,
+      clipfrac: losses.clipfrac,
+      policy_loss: losses.policyLoss,
+      value_loss: losses.valueLoss,
+      explained_variance: explainedVariance(this.buffer.values, this.buffer.returns),
+      grad_norm: losses.gradNorm,
+      lr: this.optimizer.lr,
+      episodes_per_sec: this.episodesSeen / seconds,
+      episodic_return: mean(rollout.episodeReturns),
+      sps: this.globalStep / seconds,
+      ...times,
+    };
+    for (const [key, value] of Object.entries(metrics)) {
+      if (Number.isNaN(value) && key !== 'explained_variance' && key !== 'episodic_return') {
+        throw new NumericError(`PPO update ${this.updateCount}: metric ${key} is NaN (check rewards and learning rate)`);
+      }
+    }
+    return metrics;
+  }
+
+  /** Mean per-step reward shaping of this rollout: -beta * (logp - logpRef), as KlShapedReward added it. */
+  private rewardKlPenalty(beta: number): number {
+    const logp = this.buffer.logProbs, ref = this.buffer.refLogProbs;
+    if (!ref || beta === 0) return 0;
+    let sum = 0;
+    for (let i = 0; i < logp.length; i++) sum += -beta * (logp[i]! - ref[i]!);
+    return sum / logp.length;
+  }
+
+  /** Copies the rollout into persistent core tensors (once per update). */
+  private loadBatch(): BatchTensors {
+    const b = this.buffer;
+    const rows = b.steps * b.numEnvs;
+    const column = () => Tensor.zeros([rows, 1], { persistent: true });
+    this.batch ??= {
+      obs: Tensor.zeros([rows, this.env.observationSize], { persistent: true }),
+      actions: column(),
+      oldLogProbs: column(),
+      advantages: column(),
+      returns: column(),
+      oldValues: column(),
+      refLogProbs: column(),
+    };
+    const t = this.batch;
+    t.obs.set(b.observations);
+    t.actions.set(b.actions);
+    t.oldLogProbs.set(b.logProbs);
+    t.advantages.set(b.advantages);
+    t.returns.set(b.returns);
+    t.oldValues.set(b.values);
+    t.refLogProbs.set(b.refLogProbs ?? b.logProbs);
+    return t;
+  }
+
+  private optimise() {
+    const c = this.config;
+    const batch = this.loadBatch();
+    const rows = this.buffer.steps * this.buffer.numEnvs;
+    const minibatchSize = rows / c.minibatches;
+    const params = this.policy.parameters();
+    const sums = { policyLoss: 0, valueLoss: 0, objectiveUnclipped: 0, clipfrac: 0, approxKl: 0, oldApproxKl: 0, klLoss: 0, gradNorm: 0 };
+    let count = 0;
+
+    for (let epoch = 0; epoch < c.epochs; epoch++) {
+      const permutation = randomPermutation(rows).toArray();
+      this.core.endStep();
+      for (let start = 0; start < rows; start += minibatchSize) {
+        // minibatch rows, selected inside the core
+        const index = Tensor.from(permutation.subarray(start, start + minibatchSize), [minibatchSize]);
+        const take = (t: Tensor) => Tensor.embedding(t, index);
+        const column = (t: Tensor) => take(t).reshape([minibatchSize]);
+        const obs = take(batch.obs); // (mb, obsSize)
+        const actions = column(batch.actions);
+        const oldLogProbs = column(batch.oldLogProbs);
+        let advantages = column(batch.advantages);
+        if (c.normalizeAdvantages) advantages = Tensor.from(whiten(advantages.view()), [minibatchSize]);
+
+        const { logits, values } = this.policy.forward(obs);
+        const logProbs = logProbOf(logits, actions);
+
+        // policy: clipped surrogate; value: (clipped) squared error; entropy bonus
+        const pg = ppoClipLoss({ logp: logProbs, oldLogp: oldLogProbs, advantages, clipRange: c.clipRange });
+        const vLoss = valueLoss({ values, oldValues: column(batch.oldValues), returns: column(batch.returns), clipRange: c.valueClip }).loss;
+        const entropy = entropyFromLogits(logits).mean();
+        let loss = pg.loss.sub(entropy.mul(c.entropyCoef)).add(vLoss.mul(c.valueCoef));
+
+        // KL to the reference as a loss term
+        let klLoss = 0;
+        if (c.klPenalty === 'loss' && this.klController.value > 0) {
+          const kl = klEstimate(logProbs, column(batch.refLogProbs), c.klEstimator).mean();
+          const term = kl.mul(this.klController.value);
+          klLoss = term.item();
+          loss = loss.add(term);
+        }
+
+        const lossValue = loss.item();
+        if (!Number.isFinite(lossValue)) {
+          throw new NumericError(`PPO loss is ${lossValue} at update ${this.updateCount + 1}, epoch ${epoch}, minibatch ${start / minibatchSize}`);
+        }
+        loss.backward();
+        sums.gradNorm += clipGradNorm(params, c.maxGradNorm);
+        this.optimizer.step();
+        this.optimizer.zeroGrad();
+
+        sums.policyLoss += pg.loss.item();
+        sums.valueLoss += vLoss.item();
+        sums.objectiveUnclipped += pg.objectiveUnclipped;
+        sums.clipfrac += pg.clipfrac;
+        sums.approxKl += pg.approxKl;
+        sums.oldApproxKl += pg.oldApproxKl;
+        sums.klLoss += klLoss;
+        count++;
+        this.core.endStep();
+      }
+    }
+    // averages over every minibatch of every epoch (TRL's *_avg)
+    for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] /= count;
+    return sums;
+  }
+
+  // ---- state for checkpoints -------------------------------------------------------------
+
+  /** Everything besides the weights that a bit-identical resume needs. */
+  trainerState() {
+    return {
+      updateCount: this.updateCount,
+      globalStep: this.globalStep,
+      episodesSeen: this.episodesSeen,
+      klController: this.klController.state(),
+      lr: this.optimizer.lr,
+      rngState: getRngState(),
+      engine: this.engine.state(),
+      rewards: this.userRewards?.state?.() ?? null,
+    };
+  }
+
+  loadTrainerState(state: ReturnType<PPOTrainer['trainerState']>): void {
+    this.updateCount = state.updateCount;
+    this.globalStep = state.globalStep;
+    this.episodesSeen = state.episodesSeen;
+    this.klController.loadState(state.klController);
+    this.optimizer.lr = state.lr;
+    setRngState(state.rngState);
+    this.engine.loadState(state.engine);
+    if (state.rewards && this.userRewards?.loadState) this.userRewards.loadState(state.rewards);
+  }
+}
+
+function sumOf(values: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]!;
+  return s;
+}
+
+function mean(values: number[]): number {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+}
