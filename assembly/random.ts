@@ -55,6 +55,7 @@ export function rngSeed(lo: u32, hi: u32): void {
   s3 = splitmix32();
 }
 
+// a fresh core starts as if seeded with 0
 rngSeed(0, 0);
 
 /** Word 0..3 of the generator's state (for checkpoints). */

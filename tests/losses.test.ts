@@ -296,6 +296,25 @@ describe('valueLoss', () => {
     expect(out.clipfrac).toBe(1);
   });
 
+  it('inside the clip range, clipping changes nothing: same loss bits, clipfrac 0, same gradient', () => {
+    const n = 257;
+    // values near 0, old values up to 0.19 away: in f32, vOld + (v - vOld) is off from v by up to
+    // an ulp of vOld, far more than an ulp of v (CleanRL's form would then clip spuriously)
+    const values = randomData(n, 170, -1e-3, 1e-3);
+    const oldValues = values.map((v, i) => Math.fround(v + randomData(n, 171, -0.19, 0.19)[i]!));
+    const returns = randomData(n, 172, -3, 3);
+    const run = (clip: number) => {
+      const v = tensor(values, [n], true);
+      const out = valueLoss({ values: v, oldValues: tensor(oldValues), returns: tensor(returns), clipRange: clip });
+      out.loss.backward();
+      return { loss: out.loss.toArray(), clipfrac: out.clipfrac, grad: v.grad()! };
+    };
+    const clipped = run(0.2), plain = run(0);
+    expect(clipped.clipfrac).toBe(0);
+    expectBitwiseEqual(clipped.loss, plain.loss, 'loss');
+    expectBitwiseEqual(clipped.grad, plain.grad, 'gradient');
+  });
+
   it('refuses clipping without old values, a negative clip range and mismatched shapes', () => {
     const a = tensor([1, 2]);
     expect(() => valueLoss({ values: a, returns: a, clipRange: 0.2 })).toThrow(/needs oldValues/);

@@ -5,8 +5,10 @@
 //                           loss = 0.5 * mean(max((v - R)^2, (vClipped - R)^2))
 //
 // v: values, vOld: old values (ignored without clipping), R: returns, all the same shape.
-// "mean" is masked when a mask is given. Only the values receive a gradient. On a tie between
-// the two branches the gradient follows the unclipped one, as opMaximum does.
+// vClipped is computed as clamp(v, vOld - clip, vOld + clip) (TRL's form, equal in exact
+// arithmetic): inside the range it is v itself, bit for bit, so rounding never makes the clipped
+// branch win there. "mean" is masked when a mask is given. Only the values receive a gradient.
+// On a tie between the two branches the gradient follows the unclipped one, as opMaximum does.
 //
 // Statistics, read with lossStat(i):
 //   5  value loss           (the returned value)
@@ -45,13 +47,12 @@ export function lossValue(values: i32, oldValues: i32, returns: i32, mask: i32, 
     let wins: f32 = 0;
     if (clip > 0) {
       const vOld = load<f32>(pold + o);
-      const delta = v - vOld;
-      const errClipped = (vOld + min<f32>(max<f32>(delta, -clip), clip)) - ret;
+      const errClipped = min<f32>(max<f32>(v, vOld - clip), vOld + clip) - ret;
       const sqClipped = errClipped * errClipped;
+      // the clipped branch can only win where the clamp changed v, so its slope there is 0
       if (sqClipped > sq) {
         sq = sqClipped;
-        // the clamp passes the gradient only inside [-clip, clip]
-        slope = delta >= -clip && delta <= clip ? errClipped : 0;
+        slope = 0;
         wins = 1;
       }
     }
@@ -75,7 +76,7 @@ export function lossValue(values: i32, oldValues: i32, returns: i32, mask: i32, 
 
 // Backward of loss = 0.5 * sum(sqErr_i * mask_i) / denom:
 //   dv_i += (dloss / denom) * mask_i * slope_i, where slope_i = 0.5 * d sqErr_i / dv_i is
-//   (v - R) on the unclipped branch, (vClipped - R) or 0 (clamp saturated) on the clipped one.
+//   (v - R) on the unclipped branch and 0 on the clipped one (the clamp is saturated there).
 function valueBackward(r: usize): void {
   const values = recA(r), mask = recB(r);
   const g = gradFor(values);
