@@ -50,3 +50,6 @@ export { PPOTrainer, type PPOTrainerOptions, type ReferencePolicy } from './algo
 export { defaultPPOConfig, resolvePPOConfig, type PPOConfig, type KlEstimatorName } from './algos/ppo/config';
 export { FixedKlController, WindowKlController, ProportionalKlController, type KlController } from './algos/ppo/kl_controller';
 export { saveTrainerCheckpoint, loadTrainerCheckpoint, restoreTrainer, trainerCheckpointState } from './algos/ppo/checkpoint';
+export { ppoClipLoss, klEstimate, entropyFromLogits, valueLoss, maskedMean, type PpoClipLossInput, type PpoClipLossOutput, type KlEstimator, type ValueLossInput, type ValueLossOutput } from './core/losses';
+export { Optimizer, SGD, Adam, AdamW, AdamBase, clipGradNorm, type SGDOptions, type AdamOptions, type OptimizerState } from './core/optim';
+export { seed, getRngState, setRngState, uniform_, normal_, orthogonal_, sampleCategorical, randomPermutation } from './core/random';

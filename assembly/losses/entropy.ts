@@ -1,1 +1,74 @@
-// (to be written)
+// Entropy of the categorical distribution given by logits over the last axis, fused forward
+// and backward, computed through a max-subtracted log-softmax so large logits do not overflow:
+//
+//   logits (..., A) -> H (...)
+//   logp_j = (x_j - max x) - log(sum_k exp(x_k - max x))
+//   H      = -sum_j p_j logp_j,   p_j = exp(logp_j)
+//
+// Terms with p_j == 0 (logits of -inf, e.g. masked actions) contribute 0, as p log p -> 0.
+
+import { dataOf, gradPtrOf, newScratch, gradFor, sizeOf, rankOf, dimOf, dimFromEnd, ERR_OUT_OF_MEMORY } from '../tensor';
+import { tracks, record, recOut, recA, recPtr, setRecPtr } from '../autodiff/tape';
+import { scratchAlloc } from '../memory';
+import { sumCanonical } from '../ops/kernels';
+
+// out[row] = -sum_j p_j logp_j over the last axis
+export function opEntropy(logits: i32): i32 {
+  const rank = rankOf(logits);
+  const classes = dimFromEnd(logits, 1);
+  const rows = sizeOf(logits) / classes;
+  const requires = tracks(logits);
+  const out = newScratch(rank - 1, dimOf(logits, 0), dimOf(logits, 1), dimOf(logits, 2), 1, requires);
+  if (out < 0) return out;
+  // logp is kept for backward: (rows, A) when tracking, one row otherwise
+  const logpAll = scratchAlloc(<usize>(requires ? rows * classes : classes) << 2);
+  const tmp = scratchAlloc(<usize>classes << 2); // (A)
+  if (logpAll == 0 || tmp == 0) return ERR_OUT_OF_MEMORY;
+  const px = dataOf(logits), po = dataOf(out);
+  for (let row = 0; row < rows; row++) {
+    const x = px + (<usize>(row * classes) << 2);
+    const logp = requires ? logpAll + (<usize>(row * classes) << 2) : logpAll;
+    let m = load<f32>(x);
+    for (let j = 1; j < classes; j++) m = max<f32>(m, load<f32>(x + (<usize>j << 2)));
+    for (let j = 0; j < classes; j++) {
+      const o = <usize>j << 2;
+      store<f32>(tmp + o, Mathf.exp(load<f32>(x + o) - m));
+    }
+    const lse = Mathf.log(sumCanonical(tmp, classes));
+    for (let j = 0; j < classes; j++) {
+      const o = <usize>j << 2;
+      const lp = (load<f32>(x + o) - m) - lse;
+      const p = Mathf.exp(lp);
+      store<f32>(logp + o, lp);
+      store<f32>(tmp + o, p == 0 ? 0 : p * lp);
+    }
+    store<f32>(po + (<usize>row << 2), -sumCanonical(tmp, classes));
+  }
+  if (requires) {
+    const r = record(entropyBackward, out, logits);
+    if (r == 0) return ERR_OUT_OF_MEMORY;
+    setRecPtr(r, logpAll);
+  }
+  return out;
+}
+
+// Backward of H = -sum_j p_j logp_j (p = softmax(x)):
+//   dH/dx_j = -p_j (logp_j + H),  so  dx_j += dH_row * -p_j (logp_j + H_row)
+function entropyBackward(r: usize): void {
+  const logits = recA(r), out = recOut(r);
+  const gx = gradFor(logits);
+  if (gx == 0) return;
+  const classes = dimFromEnd(logits, 1);
+  const rows = sizeOf(logits) / classes;
+  const logpAll = recPtr(r), ph = dataOf(out), gh = gradPtrOf(out);
+  for (let row = 0; row < rows; row++) {
+    const h = load<f32>(ph + (<usize>row << 2));
+    const dh = load<f32>(gh + (<usize>row << 2));
+    for (let j = 0; j < classes; j++) {
+      const o = <usize>(row * classes + j) << 2;
+      const lp = load<f32>(logpAll + o);
+      const p = Mathf.exp(lp);
+      if (p != 0) store<f32>(gx + o, load<f32>(gx + o) + dh * (-p * (lp + h)));
+    }
+  }
+}

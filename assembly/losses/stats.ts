@@ -1,0 +1,47 @@
+// Shared by the fused losses (internal: not part of the ABI): the slots that lossStat() reads,
+// and the (masked) mean that every loss and statistic uses.
+//
+// Slot layout (the host reads them with lossStat(i) right after the call that wrote them):
+//   0..4  lossPpo    (see ppo.ts)
+//   5..6  lossValue  (see value.ts)
+
+import { sumCanonical } from '../ops/kernels';
+
+export const STAT_SLOTS: i32 = 8;
+const stats = memory.data(STAT_SLOTS << 2);
+
+@inline export function setStat(i: i32, v: f32): void {
+  store<f32>(stats + (<usize>i << 2), v);
+}
+@inline export function getStat(i: i32): f32 {
+  return load<f32>(stats + (<usize>i << 2));
+}
+
+/**
+ * The denominator of a (masked) mean over n elements: sum(mask) in the canonical order, or n
+ * when there is no mask (mask < 0 means none; `maskData` is then ignored).
+ */
+export function meanDenominator(mask: i32, maskData: usize, n: i32): f32 {
+  return mask < 0 ? <f32>n : sumCanonical(maskData, n);
+}
+
+/**
+ * sum(terms * mask) / denom with the sum in the canonical order (terms alone without a mask).
+ * Overwrites `terms` (n floats) with the masked products.
+ */
+export function maskedMeanOf(terms: usize, mask: i32, maskData: usize, n: i32, denom: f32): f32 {
+  if (mask >= 0) {
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 4 <= n; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(terms + o, f32x4.mul(v128.load(terms + o), v128.load(maskData + o)));
+      }
+    }
+    for (; i < n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(terms + o, load<f32>(terms + o) * load<f32>(maskData + o));
+    }
+  }
+  return sumCanonical(terms, n) / denom;
+}
