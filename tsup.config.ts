@@ -7,6 +7,7 @@ export default defineConfig({
   dts: true,
   target: 'es2022',
   platform: 'neutral',
+  removeNodeProtocol: false,
   clean: true,
   sourcemap: true,
   external: ['node:fs/promises', 'node:fs', 'node:path', 'node:url'],

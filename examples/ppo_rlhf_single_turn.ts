@@ -29,13 +29,17 @@ export const config = {
   updates: 60,
   numEnvs: 16, // prompts served per step
   stepsPerUpdate: 8, // steps per environment per update: 128 episodes per update
-  learningRate: 3e-3,
+  learningRate: 2e-3,
   epochs: 4,
   minibatches: 4,
   clipRange: 0.2,
   entropyCoef: 0.01,
-  klCoef: 0.05, // initial beta
-  klTarget: 1.0, // nats: window [klTarget / 1.5, klTarget * 1.5]
+  klCoef: 0.3, // initial beta
+  klFactor: 1.5, // window controller step (PPO paper: 2)
+  // nats: the window is [klTarget / 1.5, klTarget * 1.5]. With 4 responses and a near-uniform
+  // reference, KL(policy || reference) can reach at most ln 4 = 1.386 (a deterministic policy).
+  klTarget: 1.0,
+  logEvery: 5,
   checkpointDir: 'checkpoints/ppo_rlhf_single_turn',
   quiet: false,
 };
@@ -78,6 +82,7 @@ export async function main(overrides: Partial<typeof config> = {}) {
       klPenalty: 'reward',
       adaptiveKl: true,
       klTarget: c.klTarget,
+      klFactor: c.klFactor,
       klController: 'window',
       gamma: 1, // one-step episodes: the return is the reward
     },
@@ -91,7 +96,7 @@ export async function main(overrides: Partial<typeof config> = {}) {
   for (let update = 1; update <= c.updates; update++) {
     const metrics = trainer.update();
     history.push(metrics);
-    logger.log(update, metrics);
+    if (update % c.logEvery === 0 || update === 1) logger.log(update, metrics);
   }
 
   // Step 6: checkpoint, then the learned response probabilities per prompt.
