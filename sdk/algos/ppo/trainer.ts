@@ -3,7 +3,7 @@
 // or adaptive KL coefficient. Reads top to bottom like CleanRL's ppo.py:
 //
 //   update():  1. learning rate (annealed)   2. rollout (no grad)   3. GAE
-//              4. the batch enters the core once   5. epochs x minibatches of PPO steps
+//              4. the batch enters the core once   5. epochs x minibatches of PPO steps (learn())
 //              6. KL controller   7. metrics
 //
 // The reference model ('copy' | 'tie' | a Module):
@@ -198,7 +198,7 @@ export class PPOTrainer implements Trainer {
     this.buffer.computeAdvantages(lastValues, rollout.lastDones);
 
     // 4-5. optimisation
-    const losses = this.timer.time('update', () => this.optimise());
+    const losses = this.timer.time('update', () => this.learn());
 
     // 6. KL controller, from the exact KL to the reference over this rollout
     const klToRef = this.rolloutRows ? this.rolloutKlSum / this.rolloutRows : 0;
@@ -274,7 +274,12 @@ export class PPOTrainer implements Trainer {
     return t;
   }
 
-  private optimise() {
+  /**
+   * One optimisation phase on the rollout in the buffer (steps 4-5 of update()): epochs x
+   * minibatches of forward, loss, backward, gradient clipping and Adam. Returns the losses and
+   * statistics averaged over every minibatch. Public for benchmarks and tests.
+   */
+  learn() {
     const c = this.config;
     const batch = this.loadBatch();
     const rows = this.buffer.steps * this.buffer.numEnvs;
