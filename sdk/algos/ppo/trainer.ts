@@ -14,10 +14,11 @@
 //           is exactly 0 in 'reward' mode and grows during the epochs in 'loss' mode, and
 //           kl_to_ref is 0 by construction.
 //   Module  any module with logits(obs) (frozen by the trainer).
+// An adaptive KL coefficient needs a reference to measure KL against, so 'tie' refuses adaptiveKl.
 
 import type { Core } from '../../core/core';
 import { defaultCore } from '../../core/core';
-import { NumericError, ValueError } from '../../core/errors';
+import { NumericError, ShapeError, ValueError } from '../../core/errors';
 import { noGrad } from '../../core/grad_mode';
 import { entropyFromLogits, klEstimate, ppoClipLoss, valueLoss } from '../../core/losses';
 import type { Module } from '../../core/module';
@@ -82,6 +83,9 @@ export class PPOTrainer implements Trainer {
   private batch?: BatchTensors;
   private readonly startTime = performance.now();
   private episodesSeen = 0;
+  // since this trainer was built (not restored from checkpoints), for the per-second rates
+  private episodesThisRun = 0;
+  private stepsThisRun = 0;
   // accumulated while acting: exact KL to the reference and entropy, per observation
   private rolloutKlSum = 0;
   private rolloutEntropySum = 0;
@@ -93,10 +97,19 @@ export class PPOTrainer implements Trainer {
     this.env = options.env;
     this.policy = options.policy;
     const c = this.config;
+    checkPolicyFitsEnvironment(this.policy, this.env);
+    const ref = options.referenceModel ?? 'copy';
+    checkReference(ref, this.policy, c);
+    const batchSize = c.stepsPerUpdate * this.env.numEnvs;
+    if (batchSize % c.minibatches !== 0) {
+      throw new ValueError(`stepsPerUpdate x numEnvs (${batchSize}) must be divisible by minibatches (${c.minibatches})`);
+    }
+    if (c.normalizeAdvantages && batchSize / c.minibatches < 2) {
+      throw new ValueError(`normalizeAdvantages whitens each minibatch, which needs >= 2 rows: stepsPerUpdate x numEnvs / minibatches is ${batchSize / c.minibatches}`);
+    }
     seedCore(c.seed + 0x9e3779b9); // a stream apart from the one that initialised the policy
 
     // Reference model: frozen copy, tied, or user-given (frozen here too).
-    const ref = options.referenceModel ?? 'copy';
     if (ref === 'copy') this.reference = this.policy.clone();
     else this.reference = ref;
     if (this.reference !== 'tie') this.reference.freeze();
@@ -123,10 +136,6 @@ export class PPOTrainer implements Trainer {
       gaeLambda: c.gaeLambda,
       normalizeAdvantages: false, // whitened per minibatch below, as CleanRL
     });
-    const batchSize = c.stepsPerUpdate * this.env.numEnvs;
-    if (batchSize % c.minibatches !== 0) {
-      throw new ValueError(`stepsPerUpdate x numEnvs (${batchSize}) must be divisible by minibatches (${c.minibatches})`);
-    }
     this.engine = new SyncRolloutEngine(this.env, {
       rewardManager: managers.length ? new CompositeRewardManager(managers) : undefined,
       seed: c.seed,
@@ -184,14 +193,21 @@ export class PPOTrainer implements Trainer {
     const c = this.config;
     this.timer.reset();
 
-    // 1. learning rate, annealed linearly to 0 over totalUpdates
-    if (c.annealLr) this.optimizer.lr = (1 - this.updateCount / c.totalUpdates) * c.learningRate;
+    // 1. learning rate, annealed linearly to 0 over totalUpdates (CleanRL: frac = 1 - (update - 1) / total)
+    if (c.annealLr) {
+      if (this.updateCount >= c.totalUpdates) {
+        throw new ValueError(`annealLr: update ${this.updateCount + 1} is past totalUpdates (${c.totalUpdates}), where the learning rate reaches 0; raise totalUpdates`);
+      }
+      this.optimizer.lr = (1 - this.updateCount / c.totalUpdates) * c.learningRate;
+    }
 
     // 2. rollout with the current policy (no gradients)
     this.rolloutKlSum = this.rolloutEntropySum = this.rolloutRows = 0;
     const rollout = this.timer.time('rollout', () => this.engine.collect(this.actingPolicy, this.buffer, c.stepsPerUpdate));
     this.globalStep += c.stepsPerUpdate * this.env.numEnvs;
+    this.stepsThisRun += c.stepsPerUpdate * this.env.numEnvs;
     this.episodesSeen += rollout.episodeReturns.length;
+    this.episodesThisRun += rollout.episodeReturns.length;
 
     // 3. advantages and returns by GAE, bootstrapped from the values after the last step
     const lastValues = this.valuesOf(rollout.lastObservations);
@@ -227,9 +243,9 @@ export class PPOTrainer implements Trainer {
       explained_variance: explainedVariance(this.buffer.values, this.buffer.returns),
       grad_norm: losses.gradNorm,
       lr: this.optimizer.lr,
-      episodes_per_sec: this.episodesSeen / seconds,
+      episodes_per_sec: this.episodesThisRun / seconds,
       episodic_return: mean(rollout.episodeReturns),
-      sps: this.globalStep / seconds,
+      sps: this.stepsThisRun / seconds,
       ...times,
     };
     for (const [key, value] of Object.entries(metrics)) {
@@ -365,6 +381,34 @@ export class PPOTrainer implements Trainer {
     setRngState(state.rngState);
     this.engine.loadState(state.engine);
     if (state.rewards && this.userRewards?.loadState) this.userRewards.loadState(state.rewards);
+  }
+}
+
+/** The policy's input and output sizes must be the environment's (else the first rollout fails deep inside). */
+function checkPolicyFitsEnvironment(policy: ActorCritic, env: Environment): void {
+  const { observationSize, actionCount } = policy.options;
+  if (observationSize !== env.observationSize) {
+    throw new ShapeError('PPOTrainer', [[observationSize], [env.observationSize]], `the policy takes observations of ${observationSize} values, the environment gives ${env.observationSize}`);
+  }
+  if (actionCount !== env.actionCount) {
+    throw new ValueError(`PPOTrainer: the policy has ${actionCount} actions (actionCount), the environment has ${env.actionCount}`);
+  }
+}
+
+/** A reference must not share parameters with the policy (freezing it would freeze the policy); 'tie' has no KL to adapt to. */
+function checkReference(ref: 'copy' | 'tie' | ReferencePolicy, policy: ActorCritic, c: PPOConfig): void {
+  if (ref === 'tie') {
+    if (c.adaptiveKl) throw new ValueError("PPOTrainer: adaptiveKl needs a reference model; with referenceModel 'tie' kl_to_ref is 0 and the controller would only shrink beta");
+    return;
+  }
+  if (ref === 'copy') return;
+  if (typeof ref?.logits !== 'function' || typeof ref.parameters !== 'function') {
+    throw new ValueError(`PPOTrainer: referenceModel must be 'copy', 'tie' or a Module with logits(obs) (got ${String(ref)})`);
+  }
+  const policyIds = new Set(policy.parameters().map((p) => p.id));
+  const shared = ref.namedParameters().filter(([, p]) => policyIds.has(p.id));
+  if (shared.length) {
+    throw new ValueError(`PPOTrainer: the reference model shares parameters with the policy (${shared.map(([n]) => n).join(', ')}); pass 'copy' for a frozen snapshot or 'tie' to use the acting policy`);
   }
 }
 
