@@ -11,8 +11,9 @@
 //   'tie'   no copy: the reference log-probs are the acting policy's own, taken lazily at
 //           rollout time. The penalty then measures the KL between the policy being optimised
 //           and the policy that collected the rollout (the PPO paper's KL-penalty variant): it
-//           is exactly 0 in 'reward' mode and grows during the epochs in 'loss' mode, and
-//           kl_to_ref is 0 by construction.
+//           is exactly 0 in 'reward' mode; in 'loss' mode it is 0 at the first minibatch of the
+//           first epoch and grows during the epochs with k2 and k3 (k1's sample mean can go
+//           negative there: the samples come from the rollout policy). kl_to_ref is 0 by construction.
 //   Module  any module with logits(obs) (frozen by the trainer).
 // An adaptive KL coefficient needs a reference to measure KL against, so 'tie' refuses adaptiveKl.
 
@@ -23,6 +24,7 @@ import { noGrad } from '../../core/grad_mode';
 import { entropyFromLogits, klEstimate, ppoClipLoss, valueLoss } from '../../core/losses';
 import type { Module } from '../../core/module';
 import { Adam, clipGradNorm } from '../../core/optim';
+import { sameShape } from '../../core/shape';
 import { getRngState, randomPermutation, sampleCategorical, seed as seedCore, setRngState } from '../../core/random';
 import { Tensor } from '../../core/tensor';
 import { Timer } from '../../core/timing';
@@ -163,6 +165,9 @@ export class PPOTrainer implements Trainer {
         refLogProbs = logProbs.toArray(); // the acting policy is its own reference
       } else {
         const refLogits = this.reference.logits(obs);
+        if (!sameShape(refLogits.shape, logits.shape)) {
+          throw new ShapeError('PPOTrainer: reference.logits', [refLogits.shape, logits.shape], "the reference model must give the policy's logits shape, one logit per action");
+        }
         refLogProbs = logProbOf(refLogits, actions).toArray();
         // exact KL(pi || ref) of each row's full action distribution: never negative
         const logP = logits.logSoftmax();
