@@ -23,6 +23,8 @@ import {
   WindowKlController,
   ProportionalKlController,
   init,
+  setDefaultCore,
+  type Core,
   type EnvInfo,
   type Environment,
   type Metrics,
@@ -31,7 +33,7 @@ import {
   type StepResult,
 } from '../sdk/index';
 import { actorCriticRef, klFullRef, linearRef, ppoUpdateRef, type Params, type PpoRefConfig } from './reference/ppo';
-import { expectClose, randomData } from './util';
+import { expectBitwiseEqual, expectClose, loadCores, randomData } from './util';
 
 beforeAll(async () => {
   await init();
@@ -329,6 +331,28 @@ describe('one update against the float64 reference', () => {
     expect(lrs).toEqual([0, 1, 2, 3].map((k) => (1 - k / 4) * 0.08)); // CleanRL: frac = 1 - (update - 1) / total
     expectClose(lrs, [0.08, 0.06, 0.04, 0.02], 'lr', 1e-15); // the same numbers by hand
     expect(() => trainer.update()).toThrow(/update 5 is past totalUpdates \(4\)/);
+  });
+});
+
+describe('determinism', () => {
+  it('the SIMD and scalar builds of the core train bit-identically (DESIGN.md section 6)', async () => {
+    const { simd, scalar } = await loadCores();
+    const runOn = (core: Core) => {
+      const previous = setDefaultCore(core);
+      try {
+        const { trainer, policy } = build({ config: { epochs: 2, minibatches: 2, klCoef: 0.1 }, reference: new PreferFirstAction() });
+        expect(trainer.core).toBe(core);
+        expect(policy.parameters()[0]!.core).toBe(core);
+        const history = Array.from({ length: 3 }, () => trainer.update());
+        return { params: policy.parameters().map((p) => p.toArray()), history };
+      } finally {
+        setDefaultCore(previous);
+      }
+    };
+    const a = runOn(simd), b = runOn(scalar);
+    expect(simd.simd && !scalar.simd).toBe(true);
+    a.params.forEach((p, i) => expectBitwiseEqual(b.params[i]!, p, `parameter ${i}`));
+    for (const key of REPORTED) a.history.forEach((m, i) => expect(Object.is(b.history[i]![key], m[key]), `update ${i + 1}: ${key}`).toBe(true));
   });
 });
 
