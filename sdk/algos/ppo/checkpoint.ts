@@ -50,13 +50,40 @@ export function restoreTrainer(trainer: PPOTrainer, checkpoint: LoadedCheckpoint
   if (checkpoint.metadata['format'] !== 'novarl-ppo') {
     throw new CheckpointError(`not a NovaRL PPO checkpoint (metadata format is ${JSON.stringify(checkpoint.metadata['format'])})`, 'mismatch');
   }
-  trainer.policy.loadStateDict(unprefixed('policy.', checkpoint.model));
-  if (trainer.reference !== 'tie') trainer.reference.loadStateDict(unprefixed('reference.', checkpoint.model));
+  checkArchitecture(trainer, checkpoint);
   if (!checkpoint.optimizer) throw new CheckpointError('the checkpoint has no optimizer state', 'mismatch');
   const counters = checkpoint.trainer['optimizer'] as { stepCount: number; lr: number } | undefined;
   if (!counters) throw new CheckpointError('trainer.json has no optimizer counters', 'mismatch');
+  trainer.policy.loadStateDict(unprefixed('policy.', checkpoint.model));
+  if (trainer.reference !== 'tie') trainer.reference.loadStateDict(unprefixed('reference.', checkpoint.model));
   trainer.optimizer.loadStateDict({ ...counters, tensors: checkpoint.optimizer as Record<string, Float32Array> });
   trainer.loadTrainerState(checkpoint.trainer as unknown as ReturnType<PPOTrainer['trainerState']>);
+}
+
+/**
+ * The checkpoint's model tensors must be exactly the trainer's, name for name and shape for
+ * shape, before anything is loaded (loadStateDict alone checks sizes, so a transposed weight
+ * would slip through).
+ */
+function checkArchitecture(trainer: PPOTrainer, checkpoint: LoadedCheckpoint): void {
+  const expected = new Map<string, readonly number[]>();
+  for (const [name, p] of trainer.policy.namedParameters()) expected.set(`policy.${name}`, p.shape);
+  if (trainer.reference !== 'tie') for (const [name, p] of trainer.reference.namedParameters()) expected.set(`reference.${name}`, p.shape);
+  const saved = Object.keys(checkpoint.model);
+  const missing = [...expected.keys()].filter((name) => !(name in checkpoint.model));
+  const unexpected = saved.filter((name) => !expected.has(name));
+  if (missing.length || unexpected.length) {
+    throw new CheckpointError(
+      `the checkpoint's model does not fit this trainer (another architecture or reference model?): missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`,
+      'mismatch',
+    );
+  }
+  for (const [name, shape] of expected) {
+    const savedShape = checkpoint.modelShapes[name] ?? [checkpoint.model[name]!.length];
+    if (savedShape.length !== shape.length || savedShape.some((d, i) => d !== shape[i])) {
+      throw new CheckpointError(`the checkpoint's ${name} has shape [${savedShape.join(', ')}], this trainer's has [${shape.join(', ')}]`, 'mismatch', undefined, name);
+    }
+  }
 }
 
 /** Loads `dir` into a trainer built with the same environment, policy architecture and config. */

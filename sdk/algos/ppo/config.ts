@@ -61,7 +61,7 @@ export interface PPOConfig {
   klHorizon: number;
 
   // ---- reproducibility
-  /** Seeds the core's PRNG (sampling, shuffling) and the environment reset. */
+  /** Seeds the core's PRNG (sampling, shuffling) and the environment reset; an integer in [0, 2^52). */
   seed: number;
 }
 
@@ -94,6 +94,10 @@ export const defaultPPOConfig: PPOConfig = {
 
 /** Fills defaults and refuses values that cannot work, naming the field. */
 export function resolvePPOConfig(partial: Partial<PPOConfig>): PPOConfig {
+  // a misspelt field would otherwise be ignored silently, leaving its default in force
+  for (const key of Object.keys(partial)) {
+    if (!Object.hasOwn(defaultPPOConfig, key)) throw new ValueError(`PPOConfig has no field '${key}' (known: ${Object.keys(defaultPPOConfig).join(', ')})`);
+  }
   const config = { ...defaultPPOConfig, ...partial };
   const positiveInt = ['stepsPerUpdate', 'epochs', 'minibatches'] as const;
   for (const key of positiveInt) {
@@ -106,11 +110,20 @@ export function resolvePPOConfig(partial: Partial<PPOConfig>): PPOConfig {
   for (const key of ['gamma', 'gaeLambda'] as const) {
     if (!(config[key] >= 0 && config[key] <= 1)) throw new ValueError(`PPOConfig.${key} must be in [0, 1] (got ${config[key]})`);
   }
+  for (const key of ['annealLr', 'normalizeAdvantages', 'adaptiveKl'] as const) {
+    if (typeof config[key] !== 'boolean') throw new ValueError(`PPOConfig.${key} must be true or false (got ${String(config[key])})`);
+  }
+  if (!Number.isInteger(config.totalUpdates) || config.totalUpdates < 0) throw new ValueError(`PPOConfig.totalUpdates must be an integer >= 0 (got ${config.totalUpdates})`);
   if (config.annealLr && !(config.totalUpdates >= 1)) throw new ValueError('PPOConfig.annealLr needs totalUpdates >= 1');
+  // the trainer offsets the seed by 2^32 - 1 at most, which must stay an exact integer
+  if (!Number.isInteger(config.seed) || config.seed < 0 || config.seed >= 2 ** 52) throw new ValueError(`PPOConfig.seed must be an integer in [0, 2^52) (got ${config.seed})`);
   if (!['k1', 'k2', 'k3'].includes(config.klEstimator)) throw new ValueError(`PPOConfig.klEstimator must be 'k1', 'k2' or 'k3' (got ${config.klEstimator})`);
   if (!['reward', 'loss'].includes(config.klPenalty)) throw new ValueError(`PPOConfig.klPenalty must be 'reward' or 'loss' (got ${config.klPenalty})`);
   if (!['window', 'proportional'].includes(config.klController)) {
     throw new ValueError(`PPOConfig.klController must be 'window' or 'proportional' (got ${config.klController})`);
   }
+  if (!(config.klTarget > 0 && config.klTarget < Infinity)) throw new ValueError(`PPOConfig.klTarget must be a finite number > 0 (got ${config.klTarget})`);
+  if (!(config.klFactor > 1 && config.klFactor < Infinity)) throw new ValueError(`PPOConfig.klFactor must be a finite number > 1 (got ${config.klFactor})`);
+  if (!(config.klHorizon > 0 && config.klHorizon < Infinity)) throw new ValueError(`PPOConfig.klHorizon must be a finite number > 0 (got ${config.klHorizon})`);
   return config;
 }

@@ -1,7 +1,7 @@
 // KL coefficient controllers (DESIGN.md section 5). Each holds the current coefficient `value`
 // (beta) and updates it from the measured KL to the reference after every PPO update.
 
-import { ValueError } from '../../core/errors';
+import { NumericError, ValueError } from '../../core/errors';
 
 export interface KlController {
   /** The current KL coefficient (beta). */
@@ -14,13 +14,16 @@ export interface KlController {
 
 /** A constant coefficient. */
 export class FixedKlController implements KlController {
-  constructor(public value: number) {}
+  value: number;
+  constructor(initial: number) {
+    this.value = checkCoef('FixedKlController', initial);
+  }
   update(): void {}
   state() {
     return { value: this.value };
   }
   loadState(state: { value: number }): void {
-    this.value = state.value;
+    this.value = checkCoef('FixedKlController.loadState', state?.value);
   }
 }
 
@@ -36,11 +39,12 @@ export class WindowKlController implements KlController {
     readonly target: number,
     readonly factor = 2,
   ) {
-    if (!(target > 0)) throw new ValueError(`klTarget must be > 0 for an adaptive KL controller (got ${target})`);
-    if (!(factor > 1)) throw new ValueError(`klFactor must be > 1 (got ${factor})`);
-    this.value = initial;
+    this.value = checkCoef('WindowKlController', initial);
+    checkTarget(target);
+    if (!(factor > 1 && factor < Infinity)) throw new ValueError(`klFactor must be a finite number > 1 (got ${factor})`);
   }
   update(kl: number): void {
+    checkKl('WindowKlController', kl);
     if (kl > this.target * 1.5) this.value *= this.factor;
     else if (kl < this.target / 1.5) this.value /= this.factor;
   }
@@ -48,7 +52,7 @@ export class WindowKlController implements KlController {
     return { value: this.value };
   }
   loadState(state: { value: number }): void {
-    this.value = state.value;
+    this.value = checkCoef('WindowKlController.loadState', state?.value);
   }
 }
 
@@ -63,11 +67,13 @@ export class ProportionalKlController implements KlController {
     readonly target: number,
     readonly horizon = 10000,
   ) {
-    if (!(target > 0)) throw new ValueError(`klTarget must be > 0 for an adaptive KL controller (got ${target})`);
-    if (!(horizon > 0)) throw new ValueError(`klHorizon must be > 0 (got ${horizon})`);
-    this.value = initial;
+    this.value = checkCoef('ProportionalKlController', initial);
+    checkTarget(target);
+    if (!(horizon > 0 && horizon < Infinity)) throw new ValueError(`klHorizon must be a finite number > 0 (got ${horizon})`);
   }
   update(kl: number, nSteps: number): void {
+    checkKl('ProportionalKlController', kl);
+    if (!Number.isInteger(nSteps) || nSteps < 1) throw new ValueError(`ProportionalKlController.update: nSteps must be a positive integer (got ${nSteps})`);
     const error = Math.min(Math.max(kl / this.target - 1, -0.2), 0.2);
     this.value *= 1 + (error * nSteps) / this.horizon;
   }
@@ -75,6 +81,20 @@ export class ProportionalKlController implements KlController {
     return { value: this.value };
   }
   loadState(state: { value: number }): void {
-    this.value = state.value;
+    this.value = checkCoef('ProportionalKlController.loadState', state?.value);
   }
+}
+
+function checkCoef(where: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value >= 0 && value < Infinity)) throw new ValueError(`${where}: the KL coefficient must be a finite number >= 0 (got ${value})`);
+  return value;
+}
+
+function checkTarget(target: number): void {
+  if (!(target > 0 && target < Infinity)) throw new ValueError(`klTarget must be a finite number > 0 for an adaptive KL controller (got ${target})`);
+}
+
+/** A NaN KL would leave the window rule silently unchanged and turn the proportional one into NaN. */
+function checkKl(where: string, kl: number): void {
+  if (!Number.isFinite(kl)) throw new NumericError(`${where}.update: the measured KL is ${kl}`);
 }

@@ -11,17 +11,20 @@
 //   'tie'   no copy: the reference log-probs are the acting policy's own, taken lazily at
 //           rollout time. The penalty then measures the KL between the policy being optimised
 //           and the policy that collected the rollout (the PPO paper's KL-penalty variant): it
-//           is exactly 0 in 'reward' mode and grows during the epochs in 'loss' mode, and
-//           kl_to_ref is 0 by construction.
+//           is exactly 0 in 'reward' mode; in 'loss' mode it is 0 at the first minibatch of the
+//           first epoch and grows during the epochs with k2 and k3 (k1's sample mean can go
+//           negative there: the samples come from the rollout policy). kl_to_ref is 0 by construction.
 //   Module  any module with logits(obs) (frozen by the trainer).
+// An adaptive KL coefficient needs a reference to measure KL against, so 'tie' refuses adaptiveKl.
 
 import type { Core } from '../../core/core';
 import { defaultCore } from '../../core/core';
-import { NumericError, ValueError } from '../../core/errors';
+import { NumericError, ShapeError, ValueError } from '../../core/errors';
 import { noGrad } from '../../core/grad_mode';
 import { entropyFromLogits, klEstimate, ppoClipLoss, valueLoss } from '../../core/losses';
 import type { Module } from '../../core/module';
 import { Adam, clipGradNorm } from '../../core/optim';
+import { sameShape } from '../../core/shape';
 import { getRngState, randomPermutation, sampleCategorical, seed as seedCore, setRngState } from '../../core/random';
 import { Tensor } from '../../core/tensor';
 import { Timer } from '../../core/timing';
@@ -82,6 +85,9 @@ export class PPOTrainer implements Trainer {
   private batch?: BatchTensors;
   private readonly startTime = performance.now();
   private episodesSeen = 0;
+  // since this trainer was built (not restored from checkpoints), for the per-second rates
+  private episodesThisRun = 0;
+  private stepsThisRun = 0;
   // accumulated while acting: exact KL to the reference and entropy, per observation
   private rolloutKlSum = 0;
   private rolloutEntropySum = 0;
@@ -93,10 +99,19 @@ export class PPOTrainer implements Trainer {
     this.env = options.env;
     this.policy = options.policy;
     const c = this.config;
+    checkPolicyFitsEnvironment(this.policy, this.env);
+    const ref = options.referenceModel ?? 'copy';
+    checkReference(ref, this.policy, c);
+    const batchSize = c.stepsPerUpdate * this.env.numEnvs;
+    if (batchSize % c.minibatches !== 0) {
+      throw new ValueError(`stepsPerUpdate x numEnvs (${batchSize}) must be divisible by minibatches (${c.minibatches})`);
+    }
+    if (c.normalizeAdvantages && batchSize / c.minibatches < 2) {
+      throw new ValueError(`normalizeAdvantages whitens each minibatch, which needs >= 2 rows: stepsPerUpdate x numEnvs / minibatches is ${batchSize / c.minibatches}`);
+    }
     seedCore(c.seed + 0x9e3779b9); // a stream apart from the one that initialised the policy
 
     // Reference model: frozen copy, tied, or user-given (frozen here too).
-    const ref = options.referenceModel ?? 'copy';
     if (ref === 'copy') this.reference = this.policy.clone();
     else this.reference = ref;
     if (this.reference !== 'tie') this.reference.freeze();
@@ -123,10 +138,6 @@ export class PPOTrainer implements Trainer {
       gaeLambda: c.gaeLambda,
       normalizeAdvantages: false, // whitened per minibatch below, as CleanRL
     });
-    const batchSize = c.stepsPerUpdate * this.env.numEnvs;
-    if (batchSize % c.minibatches !== 0) {
-      throw new ValueError(`stepsPerUpdate x numEnvs (${batchSize}) must be divisible by minibatches (${c.minibatches})`);
-    }
     this.engine = new SyncRolloutEngine(this.env, {
       rewardManager: managers.length ? new CompositeRewardManager(managers) : undefined,
       seed: c.seed,
@@ -154,6 +165,9 @@ export class PPOTrainer implements Trainer {
         refLogProbs = logProbs.toArray(); // the acting policy is its own reference
       } else {
         const refLogits = this.reference.logits(obs);
+        if (!sameShape(refLogits.shape, logits.shape)) {
+          throw new ShapeError('PPOTrainer: reference.logits', [refLogits.shape, logits.shape], "the reference model must give the policy's logits shape, one logit per action");
+        }
         refLogProbs = logProbOf(refLogits, actions).toArray();
         // exact KL(pi || ref) of each row's full action distribution: never negative
         const logP = logits.logSoftmax();
@@ -184,14 +198,21 @@ export class PPOTrainer implements Trainer {
     const c = this.config;
     this.timer.reset();
 
-    // 1. learning rate, annealed linearly to 0 over totalUpdates
-    if (c.annealLr) this.optimizer.lr = (1 - this.updateCount / c.totalUpdates) * c.learningRate;
+    // 1. learning rate, annealed linearly to 0 over totalUpdates (CleanRL: frac = 1 - (update - 1) / total)
+    if (c.annealLr) {
+      if (this.updateCount >= c.totalUpdates) {
+        throw new ValueError(`annealLr: update ${this.updateCount + 1} is past totalUpdates (${c.totalUpdates}), where the learning rate reaches 0; raise totalUpdates`);
+      }
+      this.optimizer.lr = (1 - this.updateCount / c.totalUpdates) * c.learningRate;
+    }
 
     // 2. rollout with the current policy (no gradients)
     this.rolloutKlSum = this.rolloutEntropySum = this.rolloutRows = 0;
     const rollout = this.timer.time('rollout', () => this.engine.collect(this.actingPolicy, this.buffer, c.stepsPerUpdate));
     this.globalStep += c.stepsPerUpdate * this.env.numEnvs;
+    this.stepsThisRun += c.stepsPerUpdate * this.env.numEnvs;
     this.episodesSeen += rollout.episodeReturns.length;
+    this.episodesThisRun += rollout.episodeReturns.length;
 
     // 3. advantages and returns by GAE, bootstrapped from the values after the last step
     const lastValues = this.valuesOf(rollout.lastObservations);
@@ -227,9 +248,9 @@ export class PPOTrainer implements Trainer {
       explained_variance: explainedVariance(this.buffer.values, this.buffer.returns),
       grad_norm: losses.gradNorm,
       lr: this.optimizer.lr,
-      episodes_per_sec: this.episodesSeen / seconds,
+      episodes_per_sec: this.episodesThisRun / seconds,
       episodic_return: mean(rollout.episodeReturns),
-      sps: this.globalStep / seconds,
+      sps: this.stepsThisRun / seconds,
       ...times,
     };
     for (const [key, value] of Object.entries(metrics)) {
@@ -370,6 +391,34 @@ export class PPOTrainer implements Trainer {
     setRngState(state.rngState);
     this.engine.loadState(state.engine);
     if (state.rewards && this.userRewards?.loadState) this.userRewards.loadState(state.rewards);
+  }
+}
+
+/** The policy's input and output sizes must be the environment's (else the first rollout fails deep inside). */
+function checkPolicyFitsEnvironment(policy: ActorCritic, env: Environment): void {
+  const { observationSize, actionCount } = policy.options;
+  if (observationSize !== env.observationSize) {
+    throw new ShapeError('PPOTrainer', [[observationSize], [env.observationSize]], `the policy takes observations of ${observationSize} values, the environment gives ${env.observationSize}`);
+  }
+  if (actionCount !== env.actionCount) {
+    throw new ValueError(`PPOTrainer: the policy has ${actionCount} actions (actionCount), the environment has ${env.actionCount}`);
+  }
+}
+
+/** A reference must not share parameters with the policy (freezing it would freeze the policy); 'tie' has no KL to adapt to. */
+function checkReference(ref: 'copy' | 'tie' | ReferencePolicy, policy: ActorCritic, c: PPOConfig): void {
+  if (ref === 'tie') {
+    if (c.adaptiveKl) throw new ValueError("PPOTrainer: adaptiveKl needs a reference model; with referenceModel 'tie' kl_to_ref is 0 and the controller would only shrink beta");
+    return;
+  }
+  if (ref === 'copy') return;
+  if (typeof ref?.logits !== 'function' || typeof ref.parameters !== 'function') {
+    throw new ValueError(`PPOTrainer: referenceModel must be 'copy', 'tie' or a Module with logits(obs) (got ${String(ref)})`);
+  }
+  const policyIds = new Set(policy.parameters().map((p) => p.id));
+  const shared = ref.namedParameters().filter(([, p]) => policyIds.has(p.id));
+  if (shared.length) {
+    throw new ValueError(`PPOTrainer: the reference model shares parameters with the policy (${shared.map(([n]) => n).join(', ')}); pass 'copy' for a frozen snapshot or 'tie' to use the acting policy`);
   }
 }
 
