@@ -7,7 +7,8 @@
 //   backward, then one Adam step on W (lr 0.01)
 // Its own checks: each probs row sums to 1, backward matches central finite differences of the
 // loss, Adam's first step moves each weight by lr * g / (|g| + eps). tests/wasi.test.ts runs it
-// with node:wasi and also checks every printed number against a float64 TypeScript reference.
+// with node:wasi and checks every printed number against a float64 TypeScript reference and,
+// bit for bit, against the same ops through the SDK on the regular build.
 //
 // The top-level code below is the module's _start (asconfig.json's wasi target: exportStart).
 // It shares the core's options (runtime stub, no abort import). Memory: the stub
