@@ -1,5 +1,6 @@
 // NovaRL's public API.
-export { init, simdSupported, type InitOptions, type WasmSource } from './core/wasm';
+export { init } from './core/wasm_node'; // index.browser.ts swaps in the fetch-based loader
+export { simdSupported, type InitOptions, type WasmSource } from './core/wasm';
 export { Core, defaultCore, setDefaultCore } from './core/core';
 export { Tensor, type TensorOptions, type MatmulOptions } from './core/tensor';
 export { Module, Parameter, StateDictError, type StateDict } from './core/module';

@@ -1,21 +1,35 @@
-// Loading the core: picks the SIMD build when the engine validates SIMD, else the scalar one,
-// and instantiates it from whatever the runtime allows (bytes read from disk, a fetch, or a
-// precompiled WebAssembly.Module as on workerd).
+// Loading the core, the part every runtime shares: pick the SIMD build when the engine
+// validates SIMD (else the scalar one) and instantiate it from whatever source was given.
+// Only the default source differs per runtime, so each loader passes its own `WasmPlatform`:
+//   wasm_node.ts  Node, Bun, Deno: the .wasm next to the module, read with node:fs
+//   wasm_web.ts   browsers, bundlers, workerd: fetched next to the module, or given as a Module
+// This file imports nothing from node: so that every bundle may include it.
 
 import { Core, setDefaultCore } from './core';
 import { CoreInitError } from './errors';
 import type { CoreExports } from './exports';
 
-/** Where the .wasm comes from. Bytes, a compiled module, a Response or a URL to fetch. */
+/** Where the .wasm comes from: bytes, a compiled module, a Response, or a URL to fetch (or read). */
 export type WasmSource = BufferSource | WebAssembly.Module | Response | URL | string;
 
 export interface InitOptions {
   /** true: SIMD build, false: scalar build, undefined: SIMD when the engine supports it. */
   simd?: boolean;
-  /** The .wasm to use; by default it is found next to this module. */
+  /**
+   * The .wasm to use. By default it is found next to the SDK (read from disk on Node, Bun and
+   * Deno; fetched in browsers). On workerd pass the module: `import wasm from 'novarl/wasm/simd'`.
+   */
   source?: WasmSource;
   /** Make this core the default for tensors and modules (default true). */
   setDefault?: boolean;
+}
+
+/** What a runtime's loader supplies: how to find the default build and read file: URLs. */
+export interface WasmPlatform {
+  /** The build of the given flavour that init() uses when no source is given. */
+  defaultSource(simd: boolean): Promise<WasmSource>;
+  /** Reads a file: URL; absent where there is no file system. */
+  readFile?(url: URL): Promise<BufferSource>;
 }
 
 // A tiny module using one v128 instruction (i8x16.splat): validates only with SIMD support.
@@ -29,49 +43,46 @@ export function simdSupported(): boolean {
   }
 }
 
-/** Loads a core and (by default) makes it the default one. */
-export async function init(options: InitOptions = {}): Promise<Core> {
+/** Loads a core with the given platform's default source and (by default) makes it the default. */
+export async function loadCore(platform: WasmPlatform, options: InitOptions = {}): Promise<Core> {
   const simd = options.simd ?? simdSupported();
-  const source = options.source ?? (await defaultSource(simd));
-  const module = await compile(source);
-  const instance = await WebAssembly.instantiate(module, {});
+  const source = options.source ?? (await platform.defaultSource(simd));
+  const instance = await instantiate(source, platform);
   const core = new Core(instance.exports as unknown as CoreExports, simd);
   if (options.setDefault ?? true) setDefaultCore(core);
   return core;
 }
 
-async function compile(source: WasmSource): Promise<WebAssembly.Module> {
-  if (source instanceof WebAssembly.Module) return source;
-  if (typeof Response !== 'undefined' && source instanceof Response) {
-    return WebAssembly.compile(await source.arrayBuffer());
-  }
+// The core has no imports, hence the empty import object everywhere.
+async function instantiate(source: WasmSource, platform: WasmPlatform): Promise<WebAssembly.Instance> {
+  if (source instanceof WebAssembly.Module) return WebAssembly.instantiate(source, {});
+  if (typeof Response !== 'undefined' && source instanceof Response) return instantiateResponse(source, String(source.url || 'a Response'));
   if (source instanceof URL || typeof source === 'string') {
     const url = source instanceof URL ? source : new URL(source);
-    if (url.protocol === 'file:') return WebAssembly.compile(await readFileBytes(url));
-    const response = await fetch(url);
-    if (!response.ok) throw new CoreInitError(`could not fetch the NovaRL core from ${url}: HTTP ${response.status}`);
-    return WebAssembly.compile(await response.arrayBuffer());
-  }
-  return WebAssembly.compile(source as BufferSource);
-}
-
-/** The build next to this module: dist/ when bundled, build/ when running the sources. */
-async function defaultSource(simd: boolean): Promise<URL | BufferSource> {
-  const file = `novarl.${simd ? 'simd' : 'scalar'}.wasm`;
-  const candidates = [new URL(`./${file}`, import.meta.url), new URL(`../../build/${file}`, import.meta.url)];
-  if (candidates[0]!.protocol !== 'file:') return candidates[0]!;
-  for (const url of candidates) {
-    try {
-      return await readFileBytes(url);
-    } catch {
-      // try the next location
+    if (url.protocol === 'file:') {
+      if (!platform.readFile) {
+        throw new CoreInitError(`cannot read ${url} here (no file system): pass the .wasm as bytes, a Response or a WebAssembly.Module`);
+      }
+      return (await WebAssembly.instantiate(await platform.readFile(url), {})).instance;
     }
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (error) {
+      throw new CoreInitError(`could not fetch the NovaRL core from ${url}: ${(error as Error).message}`);
+    }
+    return instantiateResponse(response, String(url));
   }
-  throw new CoreInitError(`could not find ${file} next to the NovaRL SDK (looked in ${candidates.join(', ')}); run \`npm run build\``);
+  return (await WebAssembly.instantiate(source as BufferSource, {})).instance;
 }
 
-async function readFileBytes(url: URL): Promise<Uint8Array<ArrayBuffer>> {
-  const fs = await import('node:fs/promises');
-  const bytes = await fs.readFile(url);
-  return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+/** Streams the compile when the server says application/wasm; any other MIME type makes
+ *  instantiateStreaming reject, so then the body is read whole instead. */
+async function instantiateResponse(response: Response, where: string): Promise<WebAssembly.Instance> {
+  if (!response.ok) throw new CoreInitError(`could not fetch the NovaRL core from ${where}: HTTP ${response.status}`);
+  const mime = (response.headers.get('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mime === 'application/wasm' && typeof WebAssembly.instantiateStreaming === 'function') {
+    return (await WebAssembly.instantiateStreaming(response, {})).instance;
+  }
+  return (await WebAssembly.instantiate(await response.arrayBuffer(), {})).instance;
 }

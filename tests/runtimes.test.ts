@@ -1,0 +1,297 @@
+// One build on every runtime (DESIGN.md sections 3 and 6). The same training script
+// (examples/determinism/train.mjs: single-turn RLHF PPO at a fixed seed) runs on Node, Bun,
+// Deno, headless Chromium (plain ESM with an import map, and an esbuild bundle) and workerd,
+// each with the SIMD and the scalar build, and prints an FNV-1a hash of the final parameters.
+// All of them must be identical. It runs the built package (dist/), so `npm test` builds first.
+//
+// A runtime that is not installed is skipped with an install hint; under CI=true it fails.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoreInitError, Tensor, type Core, type WasmSource } from '../sdk/index';
+import { init as nodeInit } from '../sdk/core/wasm_node';
+import { init as webInit } from '../sdk/core/wasm_web';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const DIST = join(ROOT, 'dist');
+const EXAMPLE = join(ROOT, 'examples/determinism');
+const BIN = join(ROOT, 'node_modules/.bin');
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const CI = process.env['CI'] === 'true' || process.env['CI'] === '1';
+const RUN_TIMEOUT_MS = 60_000;
+const run = promisify(execFile);
+
+interface RuntimeResult {
+  runtime: string;
+  simd: string;
+  scalar: string;
+  initial: string;
+  parameters: number;
+  rewardMean: [number, number];
+}
+
+const results = new Map<string, RuntimeResult>();
+const skipped = new Map<string, string>();
+
+/** The `novarl-determinism {...}` line a run printed. */
+function parseResult(output: string, label: string): RuntimeResult {
+  const line = output.split('\n').find((l) => l.startsWith('novarl-determinism '));
+  if (!line) throw new Error(`${label} printed no result line; its output was:\n${output}`);
+  return JSON.parse(line.slice('novarl-determinism '.length)) as RuntimeResult;
+}
+
+/** Skips (locally) or fails (under CI) when a runtime is missing. */
+function missing(label: string, why: string, hint: string, skip: (note?: string) => void): void {
+  const message = `${label}: ${why}; install it with: ${hint}`;
+  if (CI) expect.fail(`CI=true and ${message}`);
+  skipped.set(label, message);
+  console.warn(`skipped ${message}`);
+  skip(message);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server: Server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function runtimeBinary(name: string): Promise<string | undefined> {
+  const path = join(BIN, name);
+  if (!existsSync(path)) return undefined;
+  try {
+    await run(path, ['--version'], { timeout: 20_000 });
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+beforeAll(() => {
+  for (const file of ['index.js', 'index.browser.js', 'novarl.simd.wasm', 'novarl.scalar.wasm']) {
+    if (!existsSync(join(DIST, file))) throw new Error(`dist/${file} is missing: run \`npm run build\` (npm test does it in pretest)`);
+  }
+});
+
+describe('packaging', () => {
+  it('resolves the exports map per runtime, and the browser bundle has no node: import', async () => {
+    const { build } = await import('esbuild');
+    // A user's app importing the package by name, bundled the way each kind of tool does it.
+    const targets = {
+      browser: { platform: 'browser', conditions: [] as string[], expected: 'dist/index.browser.js' },
+      workerd: { platform: 'browser', conditions: ['workerd', 'worker', 'browser'], expected: 'dist/index.browser.js' },
+      node: { platform: 'node', conditions: [], expected: 'dist/index.js' },
+    } as const;
+    for (const [name, target] of Object.entries(targets)) {
+      const result = await build({
+        stdin: { contents: "export { init, PPOTrainer } from 'novarl';", resolveDir: EXAMPLE, loader: 'js' },
+        bundle: true,
+        format: 'esm',
+        platform: target.platform,
+        conditions: [...target.conditions],
+        write: false,
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const inputs = Object.keys(result.metafile.inputs).filter((f) => f.startsWith('dist/'));
+      expect(inputs, name).toEqual([target.expected]);
+    }
+    // Static, dynamic or require: none may name a node: module (bundlers targeting browsers and
+    // workerd without nodejs_compat refuse them).
+    const browserBundle = readFileSync(join(DIST, 'index.browser.js'), 'utf8');
+    expect(browserBundle).not.toMatch(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']node:/);
+    expect(readFileSync(join(DIST, 'index.js'), 'utf8')).toMatch(/import\(["']node:fs\/promises["']\)/);
+  });
+});
+
+describe('init({ source }) accepts every documented kind of source', () => {
+  const simdBytes = () => new Uint8Array(readFileSync(join(DIST, 'novarl.simd.wasm')));
+  const works = (core: Core) => {
+    const m = Tensor.from([1, 2, 3, 4], [2, 2], { core }).matmul(Tensor.from([5, 6, 7, 8], [2, 2], { core }));
+    expect(Array.from(m.toArray())).toEqual([19, 22, 43, 50]);
+    core.endStep();
+  };
+  const sources: Record<string, () => WasmSource | Promise<WasmSource>> = {
+    bytes: simdBytes,
+    'an ArrayBuffer': () => simdBytes().buffer,
+    'a WebAssembly.Module (as on workerd)': () => WebAssembly.compile(simdBytes()),
+    'a Response with application/wasm (streamed)': () => new Response(simdBytes(), { headers: { 'Content-Type': 'application/wasm' } }),
+    'a Response with a wrong MIME type (read whole)': () => new Response(simdBytes(), { headers: { 'Content-Type': 'application/octet-stream' } }),
+    'a file: URL': () => new URL('../dist/novarl.simd.wasm', import.meta.url),
+    'a file: URL string': () => new URL('../dist/novarl.simd.wasm', import.meta.url).href,
+  };
+  for (const [kind, make] of Object.entries(sources)) {
+    it(kind, async () => works(await nodeInit({ simd: true, source: await make(), setDefault: false })));
+  }
+
+  it('fetches an http URL (the browser path), and turns a 404 into a CoreInitError', async () => {
+    const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<import('node:http').Server> };
+    const server = await serve({ '/': ROOT });
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/dist/`;
+      works(await webInit({ simd: true, source: `${base}novarl.simd.wasm`, setDefault: false }));
+      works(await webInit({ simd: false, source: new URL(`${base}novarl.scalar.wasm`), setDefault: false })); // served as octet-stream
+      await expect(webInit({ source: `${base}missing.wasm`, setDefault: false })).rejects.toThrow(/HTTP 404/);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('the web loader cannot read file: URLs, and on workerd asks for the module', async () => {
+    await expect(webInit({ source: new URL('../dist/novarl.simd.wasm', import.meta.url), setDefault: false })).rejects.toThrow(CoreInitError);
+    const navigator = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'Cloudflare-Workers' }, configurable: true });
+    try {
+      await expect(webInit({ setDefault: false })).rejects.toThrow(/import wasm from 'novarl\/wasm\/simd'/);
+    } finally {
+      if (navigator) Object.defineProperty(globalThis, 'navigator', navigator);
+      else delete (globalThis as { navigator?: unknown }).navigator;
+    }
+  });
+});
+
+describe('the same training run on every runtime', () => {
+  it('node', async () => {
+    const { stdout } = await run(process.execPath, [join(EXAMPLE, 'node.mjs')], { cwd: ROOT, timeout: RUN_TIMEOUT_MS });
+    results.set('node', parseResult(stdout, 'node'));
+  });
+
+  it('bun', async ({ skip }) => {
+    const bun = await runtimeBinary('bun');
+    if (!bun) return missing('bun', 'node_modules/.bin/bun does not run', 'npm install (bun is a devDependency)', skip);
+    const { stdout } = await run(bun, [join(EXAMPLE, 'node.mjs')], { cwd: ROOT, timeout: RUN_TIMEOUT_MS });
+    results.set('bun', parseResult(stdout, 'bun'));
+  });
+
+  it('deno (--allow-read)', async ({ skip }) => {
+    const deno = await runtimeBinary('deno');
+    if (!deno) return missing('deno', 'node_modules/.bin/deno does not run', 'npm install (deno is a devDependency)', skip);
+    const { stdout } = await run(deno, ['run', '--allow-read', join(EXAMPLE, 'node.mjs')], {
+      cwd: ROOT,
+      timeout: RUN_TIMEOUT_MS,
+      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+    });
+    results.set('deno', parseResult(stdout, 'deno'));
+  });
+
+  it('workerd (the .wasm imported as a module)', async ({ skip }) => {
+    const workerd = await runtimeBinary('workerd');
+    if (!workerd) return missing('workerd', 'node_modules/.bin/workerd does not run', 'npm install (workerd is a devDependency)', skip);
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    let log = '';
+    const child: ChildProcess = spawn(workerd, ['serve', join(EXAMPLE, 'workerd.capnp'), '--socket-addr', `http=${address}`], { cwd: ROOT });
+    child.stdout?.on('data', (d) => (log += d));
+    child.stderr?.on('data', (d) => (log += d));
+    try {
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      let body: string | undefined;
+      while (body === undefined) {
+        if (child.exitCode !== null) throw new Error(`workerd exited with code ${child.exitCode}:\n${log}`);
+        try {
+          const response = await fetch(`http://${address}/`);
+          body = await response.text();
+          if (!response.ok) throw new Error(`workerd answered ${response.status}: ${body}`);
+        } catch (error) {
+          if (body !== undefined) throw error; // a real answer, not "not listening yet"
+          if (Date.now() > deadline) throw new Error(`workerd did not answer on ${address}:\n${log}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      results.set('workerd', parseResult(body, 'workerd'));
+    } finally {
+      child.kill();
+    }
+  });
+
+  describe('chromium (headless, playwright-core)', () => {
+    let server: import('node:http').Server | undefined;
+    let browser: import('playwright-core').Browser | undefined;
+    let bundleDir: string | undefined;
+    let unavailable: string | undefined;
+
+    beforeAll(async () => {
+      if (!existsSync(CHROMIUM)) {
+        unavailable = `${CHROMIUM} not found`;
+        return;
+      }
+      // The bundled variant: browser.mjs and the package as an app's bundler would ship them,
+      // with the .wasm files next to the bundle (where its `new URL(..., import.meta.url)` looks).
+      const { build } = await import('esbuild');
+      bundleDir = mkdtempSync(join(tmpdir(), 'novarl-bundle-'));
+      await build({ entryPoints: [join(EXAMPLE, 'browser.mjs')], bundle: true, format: 'esm', platform: 'browser', outfile: join(bundleDir, 'app.js'), logLevel: 'silent' });
+      for (const flavour of ['simd', 'scalar']) copyFileSync(join(DIST, `novarl.${flavour}.wasm`), join(bundleDir, `novarl.${flavour}.wasm`));
+      writeFileSync(join(bundleDir, 'index.html'), '<!doctype html><link rel="icon" href="data:,"><pre id="result"></pre><script type="module" src="app.js"></script>');
+
+      const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<import('node:http').Server> };
+      server = await serve({ '/': ROOT, '/bundle/': bundleDir });
+      const { chromium } = await import('playwright-core');
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        // playwright adds --headless itself and refuses --user-data-dir (launch() uses a fresh profile)
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        timeout: RUN_TIMEOUT_MS,
+      });
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await new Promise((r) => (server ? server.close(r) : r(undefined)));
+      if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+    });
+
+    async function runPage(path: string): Promise<RuntimeResult> {
+      const page = await browser!.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      try {
+        const port = (server!.address() as { port: number }).port;
+        await page.goto(`http://127.0.0.1:${port}${path}`);
+        await page.waitForSelector('#result[data-done]', { timeout: RUN_TIMEOUT_MS });
+        return parseResult((await page.textContent('#result')) ?? '', `chromium ${path}` + (errors.length ? ` (page errors: ${errors.join('; ')})` : ''));
+      } finally {
+        await page.close();
+      }
+    }
+
+    it('plain ESM with an import map', async ({ skip }) => {
+      if (unavailable) return missing('chromium', unavailable, 'apt-get install chromium (Debian), or set CHROMIUM_PATH', skip);
+      results.set('chromium', await runPage('/examples/determinism/browser.html'));
+    });
+
+    it('an esbuild bundle', async ({ skip }) => {
+      if (unavailable) return missing('chromium (bundled)', unavailable, 'apt-get install chromium (Debian), or set CHROMIUM_PATH', skip);
+      results.set('chromium (bundled)', await runPage('/bundle/index.html'));
+    });
+  });
+
+  it('every runtime and both builds end with the same parameters', () => {
+    const rows = [...results.entries()];
+    console.log(
+      ['final-parameter hashes (FNV-1a over f32 bytes):', ...rows.map(([label, r]) => `  ${label.padEnd(20)} simd ${r.simd}  scalar ${r.scalar}`), ...[...skipped.values()].map((s) => `  skipped ${s}`)].join('\n'),
+    );
+    expect(results.has('node')).toBe(true);
+    if (CI) expect(skipped.size, [...skipped.values()].join('\n')).toBe(0);
+    const reference = results.get('node')!;
+    // Training really moved the parameters, so equal hashes are not just equal initialisations.
+    expect(reference.simd).not.toBe(reference.initial);
+    for (const [label, r] of rows) {
+      expect(r.scalar, `${label}: scalar build vs SIMD build`).toBe(r.simd);
+      expect(r.simd, `${label} vs node`).toBe(reference.simd);
+      expect(r.initial, `${label} initial parameters vs node`).toBe(reference.initial);
+      expect(r.parameters, label).toBe(reference.parameters);
+      // The host side (reward sums in JS) is deterministic too: the same doubles everywhere.
+      expect(r.rewardMean, label).toEqual(reference.rewardMean);
+    }
+  });
+});
