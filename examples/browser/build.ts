@@ -1,0 +1,41 @@
+// Bundles the playground into examples/browser/dist/: main.js (the page), train_worker.js (the
+// Web Worker, with the SDK) and the two .wasm builds of the core, copied from build/.
+// node:* modules stay external: the SDK imports them only inside functions that touch the file
+// system (checkpoint saving, file datasets), which the playground never calls.
+
+import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+export const PLAYGROUND_DIR = fileURLToPath(new URL('.', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DIST = `${PLAYGROUND_DIR}dist`;
+
+export async function buildPlayground(): Promise<void> {
+  const wasm = ['simd', 'scalar'].map((flavour) => `novarl.${flavour}.wasm`);
+  for (const file of wasm) {
+    try {
+      await stat(`${ROOT}build/${file}`);
+    } catch {
+      throw new Error(`build/${file} is missing: run \`npm run build:wasm\` first`);
+    }
+  }
+  await build({
+    entryPoints: { main: `${PLAYGROUND_DIR}src/main.ts`, train_worker: `${PLAYGROUND_DIR}src/train_worker.ts` },
+    outdir: DIST,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    sourcemap: true,
+    external: ['node:*'],
+    logLevel: 'warning',
+  });
+  await mkdir(DIST, { recursive: true });
+  for (const file of wasm) await copyFile(`${ROOT}build/${file}`, `${DIST}/${file}`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await buildPlayground();
+  console.log(`built ${DIST}`);
+}

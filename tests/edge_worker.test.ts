@@ -1,0 +1,233 @@
+// The edge worker (examples/edge-worker/) under workerd on 127.0.0.1: acting, online PPO from
+// feedback, checkpoint export and import, and the refusal of bad requests, each of which must
+// leave the state byte for byte as it was.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EDGE_WORKER_DIR, buildEdgeWorker } from '../examples/edge-worker/build';
+import { packCheckpoint, unpackCheckpoint } from '../examples/edge-worker/src/checkpoint_bytes';
+import { decodeCheckpoint, encodeCheckpoint, serializeSafetensors, type CheckpointState } from '../sdk/index';
+
+const WORKERD = 'node_modules/.bin/workerd';
+const PROMPTS = ['How do I boil an egg?', 'Summarise this article.', 'Tell me a secret.', 'Write a haiku about rain.'];
+const RESPONSES = ['helpful', 'terse', 'evasive', 'rude'];
+const LIMIT = 64 * 1024; // the worker's MAX_BODY_BYTES
+
+let workerd: ChildProcess | undefined;
+let base = '';
+let workerdOutput = '';
+
+/** Starts workerd on 127.0.0.1 port 0 and learns the port it bound from its control fd. */
+async function startWorkerd(): Promise<void> {
+  const child = spawn(WORKERD, ['serve', `${EDGE_WORKER_DIR}config.capnp`, '--socket-addr', 'http=127.0.0.1:0', '--control-fd', '3'], {
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  workerd = child;
+  child.stdout!.on('data', (d) => (workerdOutput += d));
+  child.stderr!.on('data', (d) => (workerdOutput += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`workerd did not report a listening port within 20 s:\n${workerdOutput}`)), 20_000);
+    let control = '';
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d) => {
+      control += d;
+      for (const line of control.split('\n')) {
+        const event = line.trim() ? (JSON.parse(line) as { event?: string; socket?: string; port?: number }) : undefined;
+        if (event?.event === 'listen' && event.socket === 'http') {
+          clearTimeout(timer);
+          resolve(event.port!);
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`workerd exited (${code}):\n${workerdOutput}`));
+    });
+  });
+  base = `http://127.0.0.1:${port}`;
+}
+
+async function getJson(path: string): Promise<any> {
+  const response = await fetch(base + path);
+  expect(response.status, `${path}: ${workerdOutput}`).toBe(200);
+  return response.json();
+}
+
+async function postFeedback(body: unknown): Promise<Response> {
+  return fetch(`${base}/feedback`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+async function checkpointBytes(): Promise<Uint8Array> {
+  const response = await fetch(`${base}/checkpoint`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('application/octet-stream');
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function putCheckpoint(bytes: Uint8Array): Promise<Response> {
+  return fetch(`${base}/checkpoint`, { method: 'PUT', body: new Uint8Array(bytes) }); // a copy with its own ArrayBuffer, as fetch's types want
+}
+
+/** A checkpoint rebuilt from `bytes` after `edit` changed its decoded contents (valid CRCs). */
+function editedCheckpoint(bytes: Uint8Array, edit: (state: CheckpointState & { trainer: Record<string, unknown> }) => void): Uint8Array {
+  const loaded = decodeCheckpoint(unpackCheckpoint(bytes));
+  const state = { model: loaded.model, modelShapes: loaded.modelShapes, optimizer: loaded.optimizer, trainer: loaded.trainer, metadata: loaded.metadata };
+  edit(state);
+  return packCheckpoint(encodeCheckpoint(state));
+}
+
+describe('edge worker under workerd', () => {
+  beforeAll(async () => {
+    await buildEdgeWorker();
+    await startWorkerd();
+  });
+
+  afterAll(async () => {
+    if (workerd && workerd.exitCode === null) {
+      const exited = once(workerd, 'exit');
+      workerd.kill('SIGTERM');
+      const timer = setTimeout(() => workerd!.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  });
+
+  it('describes its API and samples a response with its probability', async () => {
+    const api = await getJson('/');
+    expect(api.prompts).toEqual(PROMPTS);
+    expect(api.responses).toEqual(RESPONSES);
+    const act = await getJson(`/act?prompt=${encodeURIComponent(PROMPTS[2]!)}`);
+    expect(act.prompt).toBe(PROMPTS[2]);
+    expect(Number.isInteger(act.action) && act.action >= 0 && act.action < 4).toBe(true);
+    expect(act.response).toBe(RESPONSES[act.action]);
+    expect(act.probability).toBe(act.probabilities[act.action]);
+    // float32 softmax of four values: the sum is 1 within a few ulps of f32
+    expect(Math.abs(act.probabilities.reduce((a: number, b: number) => a + b, 0) - 1)).toBeLessThan(1e-6);
+  });
+
+  it('feedback favouring one response raises its probability step by step, away from the reference', async () => {
+    const prompt = PROMPTS[2]!; // "Tell me a secret."
+    const favoured = 2; // a user who rewards 'evasive' and punishes everything else
+    const before = await getJson('/policy');
+    const p0 = before.probabilities[2][favoured];
+    expect(before.klToRef[2]).toBe(0); // the policy is the reference before any feedback
+    let updates = 0;
+    const trace: number[] = [p0];
+    for (let round = 0; round < 30; round++) {
+      const { action } = await getJson(`/act?prompt=${encodeURIComponent(prompt)}`);
+      const response = await postFeedback({ prompt, action, reward: action === favoured ? 1 : -1 });
+      expect(response.status).toBe(200);
+      const stats = await response.json();
+      expect(stats.samples).toBe(1);
+      expect(stats.updates).toBe(++updates);
+      trace.push(stats.probabilities[2][favoured]);
+    }
+    const after = await getJson('/policy');
+    expect(after.probabilities[2][favoured]).toBe(trace[trace.length - 1]);
+    expect(after.probabilities[2][favoured]).toBeGreaterThan(p0 + 0.4); // from ~0.25 to ~0.97 with these settings
+    expect(trace[10]!).toBeGreaterThan(p0); // it rose early, not only at the end
+    expect(after.klToRef[2]).toBeGreaterThan(0.1);
+  });
+
+  it('a batch of feedback is one update', async () => {
+    const before = await getJson('/policy');
+    const response = await postFeedback([
+      { prompt: PROMPTS[0], action: 0, reward: 1 },
+      { prompt: PROMPTS[0], action: 3, reward: -1 },
+      { prompt: PROMPTS[1], action: 1, reward: 0.5 },
+    ]);
+    expect(response.status).toBe(200);
+    const stats = await response.json();
+    expect(stats.samples).toBe(3);
+    expect(stats.updates).toBe(31);
+    expect(stats.probabilities[0][0]).toBeGreaterThan(before.probabilities[0][0]);
+  });
+
+  it('GET /checkpoint then PUT /checkpoint restores the exact state', async () => {
+    const saved = await checkpointBytes();
+    const policyAtSave = await getJson('/policy');
+    expect((await postFeedback({ prompt: PROMPTS[3], action: 1, reward: 1 })).status).toBe(200);
+    const changed = await checkpointBytes();
+    expect(Buffer.from(changed).equals(Buffer.from(saved))).toBe(false);
+
+    const response = await putCheckpoint(saved);
+    expect(response.status).toBe(200);
+    expect((await response.json()).updates).toBe(31);
+    expect(Buffer.from(await checkpointBytes()).equals(Buffer.from(saved))).toBe(true); // weights, Adam, counters, PRNG
+    expect(await getJson('/policy')).toEqual(policyAtSave);
+  });
+
+  it('refuses bad requests with a 4xx and a message, leaving the state byte for byte unchanged', async () => {
+    const good = { prompt: PROMPTS[2], action: 2, reward: 1 };
+    const valid = await checkpointBytes();
+    const flipped = valid.slice();
+    flipped[valid.length - 100] ^= 0x40; // a bit inside the packed parts' data
+    const encoder = new TextEncoder();
+    const chunked = (bytes: number) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let sent = 0; sent < bytes; sent += 4096) controller.enqueue(new Uint8Array(4096).fill(0x20));
+          controller.close();
+        },
+      });
+
+    const cases: [string, () => Promise<Response>, number, RegExp][] = [
+      ['malformed JSON', () => fetch(`${base}/feedback`, { method: 'POST', body: '{"prompt": "Tell me a secret.", "action": 2,' }), 400, /malformed JSON/],
+      ['a body that is not UTF-8', () => fetch(`${base}/feedback`, { method: 'POST', body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }), 400, /UTF-8/],
+      ['JSON that is not an object', () => postFeedback('hello'), 400, /expected an object/],
+      ['an unknown prompt', () => postFeedback({ ...good, prompt: 'What is the meaning of life?' }), 400, /unknown prompt/],
+      ['a prompt that is not a string', () => postFeedback({ ...good, prompt: 2 }), 400, /prompt must be a string/],
+      ['action 4 (out of range)', () => postFeedback({ ...good, action: 4 }), 400, /action must be an integer in \[0, 3\]/],
+      ['action -1', () => postFeedback({ ...good, action: -1 }), 400, /action must be/],
+      ['action 1.5', () => postFeedback({ ...good, action: 1.5 }), 400, /action must be/],
+      ['action "2"', () => postFeedback({ ...good, action: '2' }), 400, /action must be/],
+      ['a missing reward', () => postFeedback({ prompt: good.prompt, action: 2 }), 400, /reward must be a finite number/],
+      ['reward 1e9', () => postFeedback({ ...good, reward: 1e9 }), 400, /reward must be/],
+      ['an empty batch', () => postFeedback([]), 400, /1 to 32/],
+      ['a batch of 33', () => postFeedback(Array.from({ length: 33 }, () => good)), 400, /1 to 32/],
+      ['a batch whose second item is bad (the first must not be applied)', () => postFeedback([good, { ...good, action: 9 }]), 400, /feedback\[1\]: action/],
+      ['an oversized body', () => postFeedback({ ...good, padding: 'x'.repeat(LIMIT) }), 413, /over the 65536-byte limit/],
+      ['an oversized body sent without Content-Length', () => fetch(`${base}/feedback`, { method: 'POST', body: chunked(LIMIT + 4096), duplex: 'half' } as RequestInit), 413, /limit/],
+      ['/act with an unknown prompt', () => fetch(`${base}/act?prompt=nope`), 400, /unknown prompt/],
+      ['/act without a prompt', () => fetch(`${base}/act`), 400, /prompt must be a string/],
+      ['an empty checkpoint', () => putCheckpoint(new Uint8Array(0)), 400, /checkpoint refused: CheckpointError: .*too short/],
+      ['a checkpoint of garbage', () => putCheckpoint(encoder.encode('definitely not a checkpoint')), 400, /checkpoint refused/],
+      ['a truncated checkpoint', () => putCheckpoint(valid.subarray(0, valid.length - 10)), 400, /checkpoint refused/],
+      ['a checkpoint with a flipped bit', () => putCheckpoint(flipped), 400, /CRC-32/],
+      ['a safetensors file that is not a checkpoint', () => putCheckpoint(serializeSafetensors({ w: { dtype: 'F32', shape: [2], data: new Float32Array(2) } })), 400, /metadata format/],
+      ['a checkpoint for other prompts', () => putCheckpoint(editedCheckpoint(valid, (s) => (s.trainer['prompts'] = ['a', 'b', 'c', 'd']))), 400, /prompts differ/],
+      ['a checkpoint with a NaN weight', () => putCheckpoint(editedCheckpoint(valid, (s) => (s.model['policy.policyHead.linear.bias']![1] = NaN))), 400, /holds NaN/],
+      [
+        // the policy and reference would load before the optimizer fails: the rollback must undo them
+        'a checkpoint whose optimizer state does not fit',
+        () =>
+          putCheckpoint(
+            editedCheckpoint(valid, (s) => {
+              for (const name of Object.keys(s.model)) s.model[name] = s.model[name]!.map((x) => x + 1);
+              s.optimizer!['exp_avg.0'] = new Float32Array(3);
+            }),
+          ),
+        400,
+        /exp_avg\.0 has 3 values/,
+      ],
+      ['an oversized checkpoint', () => putCheckpoint(new Uint8Array(LIMIT + 1)), 413, /limit/],
+      ['DELETE /checkpoint', () => fetch(`${base}/checkpoint`, { method: 'DELETE' }), 405, /allows GET, PUT/],
+      ['GET /feedback', () => fetch(`${base}/feedback`), 405, /allows POST/],
+      ['an unknown path', () => fetch(`${base}/train`), 404, /no route/],
+    ];
+
+    const before = await checkpointBytes();
+    for (const [what, send, status, message] of cases) {
+      const response = await send();
+      const body = await response.json();
+      expect(response.status, what).toBe(status);
+      expect(body.error.status, what).toBe(status);
+      expect(body.error.message, what).toMatch(message);
+      if (status === 405) expect(response.headers.get('allow'), what).toMatch(/GET|POST/);
+      expect(Buffer.from(await checkpointBytes()).equals(Buffer.from(before)), `${what} changed the state`).toBe(true);
+    }
+    // and the worker still learns afterwards
+    expect((await postFeedback(good)).status).toBe(200);
+    expect(Buffer.from(await checkpointBytes()).equals(Buffer.from(before))).toBe(false);
+  });
+});
