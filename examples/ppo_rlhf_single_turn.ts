@@ -21,6 +21,7 @@ import {
   saveTrainerCheckpoint,
   seed,
 } from '../sdk/index';
+import { DATA, RESPONSES } from './rlhf_data';
 
 // ---- configuration -------------------------------------------------------------------------
 
@@ -44,14 +45,7 @@ export const config = {
   quiet: false,
 };
 
-// Step 1: four prompts, four candidate responses each, one reward per response.
-const RESPONSES = ['helpful', 'terse', 'evasive', 'rude'];
-const DATA = [
-  { prompt: 'How do I boil an egg?', rewards: [1.0, 0.3, -0.4, -1.0] },
-  { prompt: 'Summarise this article.', rewards: [0.2, 1.0, -0.3, -1.0] },
-  { prompt: 'Tell me a secret.', rewards: [-0.2, 0.1, 1.0, -1.0] },
-  { prompt: 'Write a haiku about rain.', rewards: [1.0, 0.0, -0.5, -1.0] },
-];
+// Step 1: four prompts, four candidate responses each, one reward per response (rlhf_data.ts).
 
 export async function main(overrides: Partial<typeof config> = {}) {
   const c = { ...config, ...overrides };

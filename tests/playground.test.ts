@@ -19,7 +19,9 @@ import { main as runNodeExample } from '../examples/ppo_rlhf_single_turn';
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const HINT = `chromium not found at ${CHROMIUM}: apt-get install chromium`;
-const SCREENSHOT = 'docs/playground.png';
+// The README's picture is refreshed with PLAYGROUND_SCREENSHOT=docs/playground.png; by default
+// the screenshot goes to build/ so that test runs leave the tree clean.
+const SCREENSHOT = process.env['PLAYGROUND_SCREENSHOT'] ?? 'build/playground.png';
 
 function requireChromium(ctx: TestContext): void {
   if (HAVE_CHROMIUM) return;

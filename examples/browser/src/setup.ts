@@ -4,16 +4,11 @@
 // The page may change four settings: seed, klCoef, klTarget, clipRange.
 
 import { ActorCritic, PPOTrainer, PreferenceDataset, SingleTurnPreferenceEnvironment, Tensor, noGrad, seed } from '../../../sdk/index';
+import { DATA, RESPONSES } from '../../rlhf_data';
 import type { RunConfig } from './messages';
 
 export const UPDATES = 60;
-export const RESPONSES = ['helpful', 'terse', 'evasive', 'rude'];
-export const DATA = [
-  { prompt: 'How do I boil an egg?', rewards: [1.0, 0.3, -0.4, -1.0] },
-  { prompt: 'Summarise this article.', rewards: [0.2, 1.0, -0.3, -1.0] },
-  { prompt: 'Tell me a secret.', rewards: [-0.2, 0.1, 1.0, -1.0] },
-  { prompt: 'Write a haiku about rain.', rewards: [1.0, 0.0, -0.5, -1.0] },
-];
+export { DATA, RESPONSES };
 
 export const defaultRunConfig: RunConfig = { seed: 7, klCoef: 0.3, klTarget: 1.0, clipRange: 0.2 };
 
