@@ -6,10 +6,12 @@
 // add new ones to BENCHES.
 
 import { benchMatmul } from './matmul';
+import { benchPpoStep } from './ppo_step';
 import { printJsonLines, printTable, type BenchFn, type BenchRow } from './util';
 
 const BENCHES: { name: string; run: BenchFn }[] = [
   { name: 'matmul', run: benchMatmul },
+  { name: 'ppo_step', run: benchPpoStep },
 ];
 
 async function main(argv: string[]): Promise<void> {
