@@ -7,7 +7,7 @@
 // multiply-add), so the SIMD and scalar builds agree bit for bit.
 
 import { dataOf, gradPtrOf, newScratch, gradFor, rankOf, dimFromEnd, ERR_OUT_OF_MEMORY } from '../tensor';
-import { tracks, record, recOut, recA, recB, recInt, setRecInt } from '../autodiff/tape';
+import { tracks, record, recOut, recA, recB, recInt, setRecInt, failBackward } from '../autodiff/tape';
 import { gemm } from './gemm';
 
 // Shapes with the flags applied: op(A) is (M, K), op(B) is (K, N); batch from A's leading dim.
@@ -26,10 +26,11 @@ export function opMatmul(a: i32, b: i32, transA: bool, transB: bool): i32 {
   if (out < 0) return out;
   const bBatched = rankOf(b) == 3;
   for (let s = 0; s < batch; s++) {
-    gemm(transA, transB, m, n, k,
+    const ok = gemm(transA, transB, m, n, k,
       dataOf(a) + (<usize>(s * m * k) << 2),
       dataOf(b) + (bBatched ? <usize>(s * k * n) << 2 : 0),
       dataOf(out) + (<usize>(s * m * n) << 2), false);
+    if (!ok) return ERR_OUT_OF_MEMORY;
   }
   if (requires) {
     const r = record(matmulBackward, out, a, b);
@@ -56,14 +57,14 @@ function matmulBackward(r: usize): void {
     if (ga != 0) {
       const dst = ga + (<usize>(s * m * k) << 2);
       // dA (M,K) = dC (M,N) . op(B)^T ; stored transposed: dA^T (K,M) = op(B) (K,N) . dC^T
-      if (!transA) gemm(false, !transB, m, k, n, pg, pb, dst, true);
-      else gemm(transB, true, k, m, n, pb, pg, dst, true);
+      const ok = !transA ? gemm(false, !transB, m, k, n, pg, pb, dst, true) : gemm(transB, true, k, m, n, pb, pg, dst, true);
+      if (!ok) failBackward();
     }
     if (gb != 0) {
       const dst = gb + (bBatched ? <usize>(s * k * n) << 2 : 0);
       // dB (K,N) = op(A)^T (K,M) . dC (M,N) ; stored transposed: dB^T (N,K) = dC^T . op(A)
-      if (!transB) gemm(!transA, false, k, n, m, pa, pg, dst, true);
-      else gemm(true, transA, n, k, m, pg, pa, dst, true);
+      const ok = !transB ? gemm(!transA, false, k, n, m, pa, pg, dst, true) : gemm(true, transA, n, k, m, pg, pa, dst, true);
+      if (!ok) failBackward();
     }
   }
 }

@@ -1,0 +1,116 @@
+// Shared benchmark helpers: a median-of-samples timer, the row type every bench returns, and
+// table / JSON-line printing. Benchmarks run in one process, one thread, peers side by side.
+
+/** One measured case: NovaRL against a peer library on the same work. */
+export interface BenchRow {
+  /** Which benchmark (file) produced the row, e.g. 'matmul'. */
+  bench: string;
+  /** The case, e.g. '256x256x256' (M x K x N for matmul). */
+  size: string;
+  novarl_gflops: number;
+  /** The library compared against, e.g. 'tfjs-wasm'. */
+  peer: string;
+  peer_gflops: number;
+  /** novarl_gflops / peer_gflops: above 1 means NovaRL is faster. */
+  ratio: number;
+  /** Optional extra figures (e.g. the raw kernel without the SDK), printed as notes. */
+  notes?: Record<string, number>;
+}
+
+export interface BenchOptions {
+  /** Fewer and shorter samples (for a quick look; noisier). */
+  quick: boolean;
+}
+
+/** A benchmark module's entry point. */
+export type BenchFn = (options: BenchOptions) => Promise<BenchRow[]>;
+
+export interface TimingOptions {
+  /** Untimed running before sampling, in ms (lets the engine tier up the hot code). */
+  warmupMs?: number;
+  /** Each sample runs the function enough times to last about this long, in ms. */
+  sampleMs?: number;
+  /** Number of timed samples; the median is reported. */
+  samples?: number;
+}
+
+export function timingFor(options: BenchOptions): Required<TimingOptions> {
+  return options.quick ? { warmupMs: 100, sampleMs: 10, samples: 5 } : { warmupMs: 300, sampleMs: 25, samples: 11 };
+}
+
+/**
+ * Median seconds per call of `fn`. Calls are grouped so each timed sample lasts about
+ * `sampleMs` (timer resolution and call overhead stay small next to it); the median of the
+ * samples resists the noise of a machine shared with other processes.
+ */
+export function medianSeconds(fn: () => void, options: TimingOptions = {}): number {
+  const { warmupMs = 300, sampleMs = 25, samples = 11 } = options;
+  let calls = 0;
+  const warmStart = performance.now();
+  while (performance.now() - warmStart < warmupMs || calls < 3) {
+    fn();
+    calls++;
+  }
+  const msPerCall = (performance.now() - warmStart) / calls;
+  const perSample = Math.max(1, Math.ceil(sampleMs / msPerCall));
+  const times: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t0 = performance.now();
+    for (let i = 0; i < perSample; i++) fn();
+    times.push((performance.now() - t0) / perSample);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]! / 1000;
+}
+
+/** GFLOP/s of `flops` floating-point operations done in `seconds`. */
+export function gflops(flops: number, seconds: number): number {
+  return flops / seconds / 1e9;
+}
+
+/** Rounds for display and JSON (figures are noisy past 2-3 significant digits). */
+export function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** One JSON object per line, notes flattened in. */
+export function printJsonLines(rows: readonly BenchRow[]): void {
+  for (const { notes, ...row } of rows) {
+    console.log(JSON.stringify({ ...row, ...(notes ?? {}) }));
+  }
+}
+
+/** A plain text table, one line per row, columns padded. */
+export function printTable(rows: readonly BenchRow[]): void {
+  const noteKeys = [...new Set(rows.flatMap((r) => Object.keys(r.notes ?? {})))];
+  const header = ['bench', 'size', 'novarl GFLOP/s', 'peer', 'peer GFLOP/s', 'ratio', ...noteKeys];
+  const lines = rows.map((r) => [
+    r.bench,
+    r.size,
+    r.novarl_gflops.toFixed(1),
+    r.peer,
+    r.peer_gflops.toFixed(1),
+    r.ratio.toFixed(2),
+    ...noteKeys.map((k) => (r.notes?.[k] === undefined ? '' : r.notes[k]!.toFixed(1))),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
+  const format = (cells: string[]) => cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  console.log(format(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(format(l));
+}
+
+/** n values uniform in [-1, 1) from a seeded generator (mulberry32), the same on every run. */
+export function randomMatrix(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
