@@ -102,6 +102,12 @@ function binaryBackward(r: usize): void {
   broadcastStrides(a, stridesA);
   broadcastStrides(b, stridesB);
   const pa = dataOf(a), pb = dataOf(b), po = dataOf(out), g = gradPtrOf(out);
+  if (op == ADD || op == SUB) {
+    // d(a + b) = (dout, dout), d(a - b) = (dout, -dout): row-wise accumulation, same order
+    if (ga != 0) accumulateBroadcast(ga, stridesA, g, false);
+    if (gb != 0) accumulateBroadcast(gb, stridesB, g, op == SUB);
+    return;
+  }
   let k = 0;
   for (let i0 = 0; i0 < od(0); i0++) {
     for (let i1 = 0; i1 < od(1); i1++) {
@@ -127,6 +133,47 @@ function binaryBackward(r: usize): void {
           if (gb != 0) store<f32>(gb + ib, load<f32>(gb + ib) + db);
           k++;
         }
+      }
+    }
+  }
+}
+
+/**
+ * gx[offset(x)] += (negate ? -dout : dout) over the output in row-major order: the same
+ * additions in the same order as the general loop above, with a SIMD row when x does not
+ * broadcast along the last dim (x + (-d) and x - d are the same IEEE operation).
+ */
+function accumulateBroadcast(gx: usize, strides: usize, g: usize, negate: bool): void {
+  const n3 = od(3);
+  const s3 = st(strides, 3);
+  let pg = g;
+  for (let i0 = 0; i0 < od(0); i0++) {
+    for (let i1 = 0; i1 < od(1); i1++) {
+      for (let i2 = 0; i2 < od(2); i2++) {
+        const px = gx + (<usize>(i0 * st(strides, 0) + i1 * st(strides, 1) + i2 * st(strides, 2)) << 2);
+        let j = 0;
+        if (s3 == 1) {
+          if (ASC_FEATURE_SIMD) {
+            for (; j + 4 <= n3; j += 4) {
+              const o = <usize>j << 2;
+              const d = v128.load(pg + o);
+              v128.store(px + o, negate ? f32x4.sub(v128.load(px + o), d) : f32x4.add(v128.load(px + o), d));
+            }
+          }
+          for (; j < n3; j++) {
+            const o = <usize>j << 2;
+            const d = load<f32>(pg + o);
+            store<f32>(px + o, negate ? load<f32>(px + o) - d : load<f32>(px + o) + d);
+          }
+        } else {
+          let acc = load<f32>(px);
+          for (; j < n3; j++) {
+            const d = load<f32>(pg + (<usize>j << 2));
+            acc = negate ? acc - d : acc + d;
+          }
+          store<f32>(px, acc);
+        }
+        pg += <usize>n3 << 2;
       }
     }
   }
