@@ -65,28 +65,29 @@ export async function benchMatmul(options: BenchOptions): Promise<BenchRow[]> {
 
     const a = Tensor.from(dataA, shapeA, { persistent: true, core });
     const b = Tensor.from(dataB, shapeB, { persistent: true, core });
-    const sdkSeconds = medianSeconds(() => {
-      a.matmul(b, matmulOptions);
-      core.endStep();
-    }, timing);
+    const tA = tf.tensor2d(dataA, shapeA as [number, number]);
+    const tB = tf.tensor2d(dataB, shapeB as [number, number]);
     const ta = c.transA ? 1 : 0, tb = c.transB ? 1 : 0;
-    const rawSeconds = medianSeconds(() => {
-      core.exports.opMatmul(a.id, b.id, ta, tb);
-      core.exports.endStep();
+    const seconds = medianSeconds({
+      sdk: () => {
+        a.matmul(b, matmulOptions);
+        core.endStep();
+      },
+      raw: () => {
+        core.exports.opMatmul(a.id, b.id, ta, tb);
+        core.exports.endStep();
+      },
+      peer: () => {
+        tf.matMul(tA, tB, c.transA, c.transB).dispose();
+      },
     }, timing);
     a.free();
     b.free();
-
-    const tA = tf.tensor2d(dataA, shapeA as [number, number]);
-    const tB = tf.tensor2d(dataB, shapeB as [number, number]);
-    const peerSeconds = medianSeconds(() => {
-      tf.matMul(tA, tB, c.transA, c.transB).dispose();
-    }, timing);
     tA.dispose();
     tB.dispose();
 
-    const novarl = gflops(flops, sdkSeconds);
-    const peer = gflops(flops, peerSeconds);
+    const novarl = gflops(flops, seconds.sdk);
+    const peer = gflops(flops, seconds.peer);
     rows.push({
       bench: 'matmul',
       size: label(c),
@@ -94,7 +95,7 @@ export async function benchMatmul(options: BenchOptions): Promise<BenchRow[]> {
       peer: 'tfjs-wasm',
       peer_gflops: round(peer),
       ratio: round(novarl / peer, 3),
-      notes: { novarl_raw_gflops: round(gflops(flops, rawSeconds)) },
+      notes: { novarl_raw_gflops: round(gflops(flops, seconds.raw)) },
     });
   }
   return rows;
