@@ -245,8 +245,9 @@ describe('matmul backward', () => {
       // < 1e-8. The per-element bound sum |dC||op(B)| is the same derivative taken with |w|, |b|.
       const boundA = finiteDiff(lossOfA(c, abs(b), abs(w)), a);
       expectWithinBound(run.gradA!, finiteDiff(lossOfA(c, b, w), a), boundA, c.n, `dA ${label(c)}`, 1e-8);
-      // dB sums M terms per batch; a shared B adds the batches' results one after another,
-      // batches - 1 more roundings.
+      // dB sums M terms per batch. A shared B sums over all batches: as one run of B*M terms
+      // when A is not transposed (the batch folds into the rows), else batch by batch with
+      // one more addition per batch; batches*M + batches roundings bound both.
       const boundB = finiteDiff(lossOfB(c, abs(a), abs(w)), b);
       const termsB = c.batch > 0 && !c.batchedB ? batches * c.m + batches : c.m;
       expectWithinBound(run.gradB!, finiteDiff(lossOfB(c, a, w), b), boundB, termsB, `dB ${label(c)}`, 1e-8);
