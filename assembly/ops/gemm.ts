@@ -7,28 +7,35 @@
 // that order, each a separate f32 multiply then f32 add (no fused multiply-add, no relaxed
 // SIMD), and only then is written: C = acc, or C = C + acc when accumulating. There is no
 // blocking over K: an accumulator lives in a register (SIMD) or a tile slot (scalar) for the
-// whole sum, so no partial sum is ever rounded through C.
+// whole sum. (Blocking over K would keep that order only by carrying each partial sum exactly:
+// storing it and reloading it as the next block's starting value is exact, but in accumulate
+// mode the carry must not go through C, or C + acc would become ((C + s1) + s2) ... Carrying
+// through C was tried for the overwrite case and measured no faster up to K = 1024.)
 //
 // How it is fast (the GotoBLAS / BLIS scheme, sized for WebAssembly's 16 vector registers):
 // - The microkernel keeps an MR x NR = 5 x 8 tile of C in 10 f32x4 registers; for each p it
 //   loads two vectors of an 8-column strip of op(B) and splats five values of op(A): 10
 //   multiplies, 10 adds. With the two B vectors, the splat and a product that is 14 of the 15
-//   registers V8 gives WebAssembly on x64; a 6 x 8 tile needs 16 and spills an accumulator
-//   every iteration, which halves its speed.
+//   vector registers V8 gives WebAssembly on x64. A 6 x 8 tile needs 16 and spills an
+//   accumulator every iteration (half the speed); 4 x 8 runs at the same iterations per second
+//   as 5 x 8, so it does 20% less work. On the 2-core AMD EPYC (Zen 5) this was tuned on, the
+//   5 x 8 loop alone reaches ~54 GFLOP/s, which is the machine's limit for separate 128-bit
+//   multiplies and adds (two of each per cycle).
 // - op(B) is copied one strip of 8 columns at a time into a contiguous K x 8 workspace
-//   (16 KiB at K = 512, zero-padded past N), which stays in L1 while the rows of A pass over
-//   it. Reading B in place instead would walk rows N floats apart: with N a power of two those
-//   lines fall into a few L1 sets and evict each other. transB is handled by this copy (4 x 4
-//   SIMD transposes), so the microkernel never sees it.
+//   (16 KiB at K = 512, zero-padded past N), which stays in L1 while all the rows of A pass
+//   over it. Reading B in place instead would walk rows N floats apart: with N a power of two
+//   those lines fall into a few L1 sets and evict each other. transB is handled by this copy
+//   (4 x 4 SIMD transposes), so the microkernel never sees it.
 // - op(A) is read in place through two strides (between rows, between k), so transA costs
 //   nothing; only a last panel of fewer than 5 rows is copied, zero-padded, so the microkernel
-//   never reads past A. Rows are taken in blocks of about 256 KiB (MC rows x K) so a block
-//   stays in L2 while every strip of B passes over it.
-// Edge tiles compute a full 5 x 8 tile from the zero-padded copies and write back only the
-// rows and columns that exist.
+//   never reads past A. Blocking over M (to keep a block of A in L2) or over N, and packing A
+//   into contiguous panels, measured no faster (mostly slower) for sizes up to 1024.
+// Edge tiles compute a full 5 x 8 tile from the zero-padded copies into a tile buffer and
+// write back only the rows and columns that exist.
 //
-// The copies live in one persistent workspace that grows to the largest call seen and is
-// reused by every later call, so memory does not grow from step to step.
+// The copies live in one persistent workspace (one strip and one panel: (8 + 5) K floats)
+// that grows to the largest K seen and is reused by every later call, so memory does not grow
+// from step to step.
 
 import { persistentAlloc, persistentFree } from '../memory';
 
