@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { init, Tensor, type Core } from '../sdk/index';
 import { gflops, medianSeconds, randomMatrix, round, timingFor, type BenchOptions, type BenchRow } from './util';
 
@@ -39,20 +39,27 @@ function label(c: MatmulCase): string {
   return `${c.m}x${c.k}x${c.n}${c.transA ? ' tA' : ''}${c.transB ? ' tB' : ''}`;
 }
 
-/** tfjs with its WebAssembly backend, one thread, the .wasm read from node_modules (offline). */
-async function initTfjsWasm(): Promise<void> {
+/**
+ * tfjs with its WebAssembly backend, one thread, the .wasm read from node_modules (offline).
+ * Returns a one-line description of what was loaded.
+ */
+async function initTfjsWasm(): Promise<string> {
   const require = createRequire(import.meta.url);
   const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
   setWasmPaths(dist + path.sep);
   setThreadsCount(1); // tfjs runs one thread in Node anyway; this makes it explicit
   if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
   await tf.ready();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return `tfjs-backend-wasm ${version_wasm} (XNNPACK, ${simd ? 'SIMD' : 'no SIMD'}, ${getThreadsCount()} thread)`;
 }
 
 export async function benchMatmul(options: BenchOptions): Promise<BenchRow[]> {
   const timing = timingFor(options);
   const core: Core = await init({ simd: true });
-  await initTfjsWasm();
+  const peer = await initTfjsWasm();
+  // context for the reader; stderr, so that --json output stays one object per line
+  console.error(`matmul: NovaRL SIMD core vs ${peer}; sizes M x K x N`);
   const rows: BenchRow[] = [];
   for (const c of CASES) {
     // stored shapes: A is (M, K) or, transposed, (K, M); B is (K, N) or (N, K)
