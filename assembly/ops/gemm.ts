@@ -232,31 +232,33 @@ function tileKernelSimd(k: i32, a: usize, aRow: usize, aK: usize, strip: usize, 
   }
 }
 
-/** Accumulators of the scalar kernel: one MR x NR tile. */
-const scalarAcc: usize = memory.data(MR * NR * 4, 16);
-
+// The scalar build does the same arithmetic one float at a time: for each row r of the tile
+// and each group of four columns, four accumulators in locals run over p = 0..K-1.
 function tileKernelScalar(k: i32, a: usize, aRow: usize, aK: usize, strip: usize, c: usize, ldc: i32, accumulate: bool): void {
-  memory.fill(scalarAcc, 0, <usize>(MR * NR) << 2);
-  let pa = a, pb = strip;
-  for (let p = 0; p < k; p++) {
-    for (let r = 0; r < MR; r++) {
-      const av = load<f32>(pa + <usize>r * aRow);
-      const acc = scalarAcc + (<usize>(r * NR) << 2);
-      for (let jj = 0; jj < NR; jj++) {
-        const o = acc + (<usize>jj << 2);
-        store<f32>(o, load<f32>(o) + av * load<f32>(pb + (<usize>jj << 2)));
-      }
-    }
-    pa += aK;
-    pb += <usize>NR << 2;
-  }
   for (let r = 0; r < MR; r++) {
-    const acc = scalarAcc + (<usize>(r * NR) << 2);
-    const o = c + (<usize>(r * ldc) << 2);
-    for (let jj = 0; jj < NR; jj++) {
-      const v = load<f32>(acc + (<usize>jj << 2));
-      const d = o + (<usize>jj << 2);
-      store<f32>(d, accumulate ? load<f32>(d) + v : v);
+    for (let j = 0; j < NR; j += 4) {
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      let pa = a + <usize>r * aRow, pb = strip + (<usize>j << 2);
+      for (let p = 0; p < k; p++) {
+        const av = load<f32>(pa);
+        s0 += av * load<f32>(pb);
+        s1 += av * load<f32>(pb, 4);
+        s2 += av * load<f32>(pb, 8);
+        s3 += av * load<f32>(pb, 12);
+        pa += aK;
+        pb += <usize>NR << 2;
+      }
+      const o = c + (<usize>(r * ldc + j) << 2);
+      if (accumulate) {
+        s0 = load<f32>(o) + s0;
+        s1 = load<f32>(o, 4) + s1;
+        s2 = load<f32>(o, 8) + s2;
+        s3 = load<f32>(o, 12) + s3;
+      }
+      store<f32>(o, s0);
+      store<f32>(o, s1, 4);
+      store<f32>(o, s2, 8);
+      store<f32>(o, s3, 12);
     }
   }
 }
