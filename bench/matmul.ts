@@ -1,7 +1,8 @@
 // Matmul: the NovaRL core against @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD, one thread), in
 // this process, on the same data. The NovaRL figure is what a user pays: Tensor.matmul through
 // the SDK (shape checks, the call into the core, the scratch output) plus core.endStep() to
-// release it; tfjs pays tf.matMul plus dispose(). `raw` notes the core's export called directly.
+// release it; tfjs pays tf.matMul plus dispose(). `raw` notes the core's export called directly
+// (no Tensor wrapper, no host-side checks).
 //
 // Sizes are M x K x N: op(A) is (M, K), op(B) is (K, N); GFLOP/s = 2 M K N / seconds.
 
@@ -57,9 +58,9 @@ async function initTfjsWasm(): Promise<string> {
 export async function benchMatmul(options: BenchOptions): Promise<BenchRow[]> {
   const timing = timingFor(options);
   const core: Core = await init({ simd: true });
-  const peer = await initTfjsWasm();
+  const peerBuild = await initTfjsWasm();
   // context for the reader; stderr, so that --json output stays one object per line
-  console.error(`matmul: NovaRL SIMD core vs ${peer}; sizes M x K x N`);
+  console.error(`matmul: NovaRL SIMD core vs ${peerBuild}; sizes M x K x N`);
   const rows: BenchRow[] = [];
   for (const c of CASES) {
     // stored shapes: A is (M, K) or, transposed, (K, M); B is (K, N) or (N, K)
@@ -82,7 +83,7 @@ export async function benchMatmul(options: BenchOptions): Promise<BenchRow[]> {
       },
       raw: () => {
         core.exports.opMatmul(a.id, b.id, ta, tb);
-        core.exports.endStep();
+        core.endStep();
       },
       peer: () => {
         tf.matMul(tA, tB, c.transA, c.transB).dispose();
