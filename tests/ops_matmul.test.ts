@@ -374,10 +374,12 @@ describe('matmul errors and memory', () => {
         core.endStep();
       };
       step();
-      const memory = core.exports.memoryBytes(), scratch = core.exports.scratchBytes();
+      const build = core.simd ? 'simd' : 'scalar';
+      const memory = core.exports.memoryBytes(), persistent = core.exports.persistentBytes(), scratch = core.exports.scratchBytes();
       for (let i = 0; i < 5; i++) step();
-      expect(core.exports.memoryBytes(), core.simd ? 'simd' : 'scalar').toBe(memory);
-      expect(core.exports.scratchBytes(), core.simd ? 'simd' : 'scalar').toBe(scratch);
+      expect(core.exports.memoryBytes(), `${build}: wasm memory`).toBe(memory);
+      expect(core.exports.persistentBytes(), `${build}: persistent bytes`).toBe(persistent);
+      expect(core.exports.scratchBytes(), `${build}: scratch high-water mark`).toBe(scratch);
       for (const t of [w1, w2, x]) t.free();
     }
   });
