@@ -39,28 +39,42 @@ export function timingFor(options: BenchOptions): Required<TimingOptions> {
 }
 
 /**
- * Median seconds per call of `fn`. Calls are grouped so each timed sample lasts about
- * `sampleMs` (timer resolution and call overhead stay small next to it); the median of the
- * samples resists the noise of a machine shared with other processes.
+ * Median seconds per call of each function. Each is warmed up, then calls are grouped so one
+ * timed sample lasts about `sampleMs` (timer resolution and call overhead stay small next to
+ * it). Samples of the functions are taken in turn (a, b, c, a, b, c, ...) so that a burst of
+ * load from other processes on a shared machine hits them alike, and the median of each
+ * function's samples resists such bursts.
  */
-export function medianSeconds(fn: () => void, options: TimingOptions = {}): number {
+export function medianSeconds<K extends string>(fns: Record<K, () => void>, options: TimingOptions = {}): Record<K, number> {
   const { warmupMs = 300, sampleMs = 25, samples = 11 } = options;
-  let calls = 0;
-  const warmStart = performance.now();
-  while (performance.now() - warmStart < warmupMs || calls < 3) {
-    fn();
-    calls++;
+  const names = Object.keys(fns) as K[];
+  const perSample = {} as Record<K, number>;
+  for (const name of names) {
+    const fn = fns[name];
+    let calls = 0;
+    const warmStart = performance.now();
+    while (performance.now() - warmStart < warmupMs || calls < 3) {
+      fn();
+      calls++;
+    }
+    const msPerCall = (performance.now() - warmStart) / calls;
+    perSample[name] = Math.max(1, Math.ceil(sampleMs / msPerCall));
   }
-  const msPerCall = (performance.now() - warmStart) / calls;
-  const perSample = Math.max(1, Math.ceil(sampleMs / msPerCall));
-  const times: number[] = [];
+  const times = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
   for (let s = 0; s < samples; s++) {
-    const t0 = performance.now();
-    for (let i = 0; i < perSample; i++) fn();
-    times.push((performance.now() - t0) / perSample);
+    for (const name of names) {
+      const fn = fns[name];
+      const t0 = performance.now();
+      for (let i = 0; i < perSample[name]; i++) fn();
+      times[name].push((performance.now() - t0) / perSample[name]);
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]! / 1000;
+  const medians = {} as Record<K, number>;
+  for (const name of names) {
+    const sorted = times[name].sort((a, b) => a - b);
+    medians[name] = sorted[Math.floor(sorted.length / 2)]! / 1000;
+  }
+  return medians;
 }
 
 /** GFLOP/s of `flops` floating-point operations done in `seconds`. */

@@ -7,27 +7,35 @@
 // that order, each a separate f32 multiply then f32 add (no fused multiply-add, no relaxed
 // SIMD), and only then is written: C = acc, or C = C + acc when accumulating. There is no
 // blocking over K: an accumulator lives in a register (SIMD) or a tile slot (scalar) for the
-// whole sum, so no partial sum is ever rounded through C.
+// whole sum. (Blocking over K would keep that order only by carrying each partial sum exactly:
+// storing it and reloading it as the next block's starting value is exact, but in accumulate
+// mode the carry must not go through C, or C + acc would become ((C + s1) + s2) ... Carrying
+// through C was tried for the overwrite case and measured no faster up to K = 1024.)
 //
 // How it is fast (the GotoBLAS / BLIS scheme, sized for WebAssembly's 16 vector registers):
 // - The microkernel keeps an MR x NR = 5 x 8 tile of C in 10 f32x4 registers; for each p it
 //   loads two vectors of an 8-column strip of op(B) and splats five values of op(A): 10
 //   multiplies, 10 adds. With the two B vectors, the splat and a product that is 14 of the 15
-//   registers V8 gives WebAssembly on x64; a 6 x 8 tile needs 16 and spills an accumulator
-//   every iteration, which halves its speed.
-// - op(B) is read as strips of 8 columns, K x 8 floats. A strip is copied into a contiguous,
-//   zero-padded workspace when it is not already a plain row-major slice (transB, the last
-//   partial strip) and otherwise read in place, row stride N. One strip (16 KiB at K = 512)
-//   stays in L1 while the rows of A pass over it.
+//   vector registers V8 gives WebAssembly on x64. A 6 x 8 tile needs 16 and spills an
+//   accumulator every iteration (half the speed); 4 x 8 runs at the same iterations per second
+//   as 5 x 8, so it does 20% less work. On the 2-core AMD EPYC (Zen 5) this was tuned on, the
+//   5 x 8 loop alone reaches ~54 GFLOP/s, which is the machine's limit for separate 128-bit
+//   multiplies and adds (two of each per cycle).
+// - op(B) is copied one strip of 8 columns at a time into a contiguous K x 8 workspace
+//   (16 KiB at K = 512, zero-padded past N), which stays in L1 while all the rows of A pass
+//   over it. Reading B in place instead would walk rows N floats apart: with N a power of two
+//   those lines fall into a few L1 sets and evict each other. transB is handled by this copy
+//   (4 x 4 SIMD transposes), so the microkernel never sees it.
 // - op(A) is read in place through two strides (between rows, between k), so transA costs
-//   nothing; only a partial last panel of fewer than 5 rows is copied, zero-padded, so the
-//   microkernel never reads past A. Rows are taken MC at a time (MC x K floats, about
-//   256 KiB) so the block stays in L2 while every strip of B passes over it.
-// Edge tiles compute a full 5 x 8 tile from the zero-padded copies and write back only the
-// rows and columns that exist.
+//   nothing; only a last panel of fewer than 5 rows is copied, zero-padded, so the microkernel
+//   never reads past A. Blocking over M (to keep a block of A in L2) or over N, and packing A
+//   into contiguous panels, measured no faster (mostly slower) for sizes up to 1024.
+// Edge tiles compute a full 5 x 8 tile from the zero-padded copies into a tile buffer and
+// write back only the rows and columns that exist.
 //
-// The copies live in one persistent workspace that grows to the largest call seen and is
-// reused by every later call, so memory does not grow from step to step.
+// The copies live in one persistent workspace (one strip and one panel: (8 + 5) K floats)
+// that grows to the largest K seen and is reused by every later call, so memory does not grow
+// from step to step.
 
 import { persistentAlloc, persistentFree } from '../memory';
 
@@ -35,10 +43,8 @@ import { persistentAlloc, persistentFree } from '../memory';
 const MR: i32 = 5;
 /** Columns of the register tile: two f32x4. */
 const NR: i32 = 8;
-/** Bytes of A kept in L2 at once (a block of MC rows x K). */
-const A_BLOCK_BYTES: i32 = 256 << 10;
 
-/** A tile of C for edge tiles (SIMD) and the accumulators of the scalar microkernel. */
+/** One MR x NR tile of C, for edge tiles: computed here in full, then its existing corner copied out. */
 const tile: usize = memory.data(MR * NR * 4, 16);
 
 let workspace: usize = 0;
@@ -62,44 +68,74 @@ function ensureWorkspace(bytes: usize): usize {
  * C instead of overwriting it. Returns false when the workspace cannot be allocated.
  */
 export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, accumulate: bool): bool {
-  // workspace: one B strip (K x NR) then one A panel (K x MR)
+  // workspace: one B strip (K x NR), then one A panel (K x MR) for the last rows
   const stripBytes = <usize>(k * NR) << 2;
   const ws = ensureWorkspace(stripBytes + (<usize>(k * MR) << 2));
   if (ws == 0) return false;
-  const packedStrip = ws, packedPanel = ws + stripBytes;
+  const strip = ws, tailPanel = ws + stripBytes;
   // op(A)[i][p] lives at a + i*aRow + p*aK (bytes)
   const aRow: usize = <usize>(transA ? <i32>1 : k) << 2;
   const aK: usize = <usize>(transA ? m : <i32>1) << 2;
-  const blockRows = max<i32>(MR, A_BLOCK_BYTES / (k << 2) / MR * MR);
-  for (let i0 = 0; i0 < m; i0 += blockRows) {
-    const i1 = min<i32>(m, i0 + blockRows);
-    for (let j0 = 0; j0 < n; j0 += NR) {
-      const cols = min<i32>(NR, n - j0);
-      // op(B)[p][j0 + jj] lives at strip + p*stripK + jj*4 (bytes)
-      let strip = b + (<usize>j0 << 2);
-      let stripK: usize = <usize>n << 2;
-      if (transB || cols < NR) {
-        packStrip(transB, k, n, b, j0, cols, packedStrip);
-        strip = packedStrip;
-        stripK = <usize>NR << 2;
+  // rows 0 .. mFull-1 come in whole panels read in place; the last m % MR are copied
+  const mFull = m - m % MR;
+  const tailRows = m - mFull;
+  if (tailRows > 0) packPanel(k, a + <usize>mFull * aRow, aRow, aK, tailRows, tailPanel);
+  for (let j0 = 0; j0 < n; j0 += NR) {
+    const cols = min<i32>(NR, n - j0);
+    packStrip(transB, k, n, b, j0, cols, strip);
+    const cj = c + (<usize>j0 << 2);
+    for (let i = 0; i < mFull; i += MR) {
+      const ci = cj + (<usize>(i * n) << 2);
+      if (cols == NR) {
+        tileKernel(k, a + <usize>i * aRow, aRow, aK, strip, ci, n, accumulate);
+      } else {
+        tileKernel(k, a + <usize>i * aRow, aRow, aK, strip, tile, NR, false);
+        writeTile(ci, n, MR, cols, accumulate);
       }
-      let i = i0;
-      for (; i + MR <= i1; i += MR) {
-        microkernel(k, a + <usize>i * aRow, aRow, aK, strip, stripK, c + (<usize>(i * n + j0) << 2), n, MR, cols, accumulate);
-      }
-      if (i < i1) {
-        // the last rows of A (fewer than MR): copy them into a zero-padded panel
-        const rows = i1 - i;
-        packPanel(k, a + <usize>i * aRow, aRow, aK, rows, packedPanel);
-        microkernel(k, packedPanel, 4, <usize>MR << 2, strip, stripK, c + (<usize>(i * n + j0) << 2), n, rows, cols, accumulate);
-      }
+    }
+    if (tailRows > 0) {
+      tileKernel(k, tailPanel, 4, <usize>MR << 2, strip, tile, NR, false);
+      writeTile(cj + (<usize>(mFull * n) << 2), n, tailRows, cols, accumulate);
     }
   }
   return true;
 }
 
-/** Copies columns j0 .. j0+cols-1 of op(B) (K, N) into strip[p*NR + jj], zero past `cols`. */
+/**
+ * Copies columns j0 .. j0+cols-1 of op(B) (K, N) into a strip: dst[p*NR + jj] = op(B)[p][j0 + jj],
+ * zero for jj >= cols. B is (K, N), or (N, K) with transB.
+ */
 function packStrip(transB: bool, k: i32, n: i32, b: usize, j0: i32, cols: i32, dst: usize): void {
+  if (ASC_FEATURE_SIMD && cols == NR) {
+    if (!transB) {
+      // two vectors per row of B
+      let src = b + (<usize>j0 << 2);
+      const rowBytes = <usize>n << 2;
+      for (let p = 0; p < k; p++) {
+        const out = dst + (<usize>(p * NR) << 2);
+        v128.store(out, v128.load(src));
+        v128.store(out, v128.load(src, 16), 16);
+        src += rowBytes;
+      }
+      return;
+    }
+    // transB: rows j0 .. j0+7 of the stored (N, K) B become the strip's columns, four k at a
+    // time through 4 x 4 transposes
+    const rowBytes = <usize>k << 2;
+    const r0 = b + <usize>j0 * rowBytes;
+    let p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const at = r0 + (<usize>p << 2);
+      transpose4(at, rowBytes, dst + (<usize>(p * NR) << 2));
+      transpose4(at + 4 * rowBytes, rowBytes, dst + (<usize>(p * NR + 4) << 2));
+    }
+    for (; p < k; p++) {
+      for (let jj = 0; jj < NR; jj++) {
+        store<f32>(dst + (<usize>(p * NR + jj) << 2), load<f32>(r0 + <usize>jj * rowBytes + (<usize>p << 2)));
+      }
+    }
+    return;
+  }
   for (let p = 0; p < k; p++) {
     const out = dst + (<usize>(p * NR) << 2);
     for (let jj = 0; jj < NR; jj++) {
@@ -108,6 +144,24 @@ function packStrip(transB: bool, k: i32, n: i32, b: usize, j0: i32, cols: i32, d
       store<f32>(out + (<usize>jj << 2), v);
     }
   }
+}
+
+/**
+ * Reads four rows of four floats (row q at src + q*rowBytes) and writes them transposed: row q
+ * of the output, at dst + q*NR*4, holds element q of each input row.
+ */
+@inline function transpose4(src: usize, rowBytes: usize, dst: usize): void {
+  const x0 = v128.load(src), x1 = v128.load(src + rowBytes);
+  const x2 = v128.load(src + 2 * rowBytes), x3 = v128.load(src + 3 * rowBytes);
+  const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5); // x0[0] x1[0] x0[1] x1[1]
+  const t1 = i32x4.shuffle(x0, x1, 2, 6, 3, 7); // x0[2] x1[2] x0[3] x1[3]
+  const t2 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+  const t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+  const stride = <usize>NR << 2;
+  v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + stride, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
 /** Copies `rows` (< MR) rows of op(A), element (r, p) at a + r*aRow + p*aK, into panel[p*MR + r], zero past `rows`. */
@@ -123,16 +177,19 @@ function packPanel(k: i32, a: usize, aRow: usize, aK: usize, rows: i32, dst: usi
 }
 
 /**
- * One MR x NR tile: C[r][jj] (+)= sum over p of A(r, p) * B(p, jj), for the `rows` x `cols`
- * corner that exists. A(r, p) is at a + r*aRow + p*aK, B(p, jj) at b + p*bK + jj*4 (bytes);
- * C is addressed at `c` with row length `ldc` floats.
+ * One MR x NR tile of C against one strip:
+ *   C[r][jj] (+)= sum over p of A(r, p) * strip[p*NR + jj]
+ * A(r, p) at a + r*aRow + p*aK (bytes); C addressed at `c` with rows `ldc` floats apart.
  */
-@inline function microkernel(k: i32, a: usize, aRow: usize, aK: usize, b: usize, bK: usize, c: usize, ldc: i32, rows: i32, cols: i32, accumulate: bool): void {
-  if (ASC_FEATURE_SIMD) microkernelSimd(k, a, aRow, aK, b, bK, c, ldc, rows, cols, accumulate);
-  else microkernelScalar(k, a, aRow, aK, b, bK, c, ldc, rows, cols, accumulate);
+@inline function tileKernel(k: i32, a: usize, aRow: usize, aK: usize, strip: usize, c: usize, ldc: i32, accumulate: bool): void {
+  if (ASC_FEATURE_SIMD) tileKernelSimd(k, a, aRow, aK, strip, c, ldc, accumulate);
+  else tileKernelScalar(k, a, aRow, aK, strip, c, ldc, accumulate);
 }
 
-function microkernelSimd(k: i32, a: usize, aRow: usize, aK: usize, b: usize, bK: usize, c: usize, ldc: i32, rows: i32, cols: i32, accumulate: bool): void {
+// Kept a function of its own (it has several call sites, so Binaryen does not inline it):
+// inlined into the loop over panels, V8 hoists the five splat loads above the arithmetic and
+// spills two accumulators, which costs more than half the speed.
+function tileKernelSimd(k: i32, a: usize, aRow: usize, aK: usize, strip: usize, c: usize, ldc: i32, accumulate: bool): void {
   // c<r><h>: row r, columns 4h .. 4h+3 of the tile
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -140,8 +197,8 @@ function microkernelSimd(k: i32, a: usize, aRow: usize, aK: usize, b: usize, bK:
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
   const a1 = aRow, a2 = aRow * 2, a3 = aRow * 3, a4 = aRow * 4;
-  let pa = a, pb = b;
-  const end = b + <usize>k * bK;
+  let pa = a, pb = strip;
+  const end = strip + (<usize>(k * NR) << 2);
   while (pb < end) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let av = v128.load32_splat(pa);
@@ -155,25 +212,14 @@ function microkernelSimd(k: i32, a: usize, aRow: usize, aK: usize, b: usize, bK:
     av = v128.load32_splat(pa + a4);
     c40 = f32x4.add(c40, f32x4.mul(av, b0)); c41 = f32x4.add(c41, f32x4.mul(av, b1));
     pa += aK;
-    pb += bK;
+    pb += <usize>NR << 2;
   }
   const rowBytes = <usize>ldc << 2;
-  if (rows == MR && cols == NR) {
-    let o = c;
-    storeRow(o, c00, c01, accumulate); o += rowBytes;
-    storeRow(o, c10, c11, accumulate); o += rowBytes;
-    storeRow(o, c20, c21, accumulate); o += rowBytes;
-    storeRow(o, c30, c31, accumulate); o += rowBytes;
-    storeRow(o, c40, c41, accumulate);
-    return;
-  }
-  // edge tile: spill to the tile buffer, then write the existing corner
-  v128.store(tile, c00, 0); v128.store(tile, c01, 16);
-  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
-  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
-  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
-  v128.store(tile, c40, 128); v128.store(tile, c41, 144);
-  writeTile(c, ldc, rows, cols, accumulate);
+  storeRow(c, c00, c01, accumulate); c += rowBytes;
+  storeRow(c, c10, c11, accumulate); c += rowBytes;
+  storeRow(c, c20, c21, accumulate); c += rowBytes;
+  storeRow(c, c30, c31, accumulate); c += rowBytes;
+  storeRow(c, c40, c41, accumulate);
 }
 
 @inline function storeRow(o: usize, lo: v128, hi: v128, accumulate: bool): void {
@@ -186,22 +232,35 @@ function microkernelSimd(k: i32, a: usize, aRow: usize, aK: usize, b: usize, bK:
   }
 }
 
-function microkernelScalar(k: i32, a: usize, aRow: usize, aK: usize, b: usize, bK: usize, c: usize, ldc: i32, rows: i32, cols: i32, accumulate: bool): void {
-  memory.fill(tile, 0, <usize>(MR * NR) << 2);
-  let pa = a, pb = b;
-  for (let p = 0; p < k; p++) {
-    for (let r = 0; r < rows; r++) {
-      const av = load<f32>(pa + <usize>r * aRow);
-      const t = tile + (<usize>(r * NR) << 2);
-      for (let jj = 0; jj < cols; jj++) {
-        const o = t + (<usize>jj << 2);
-        store<f32>(o, load<f32>(o) + av * load<f32>(pb + (<usize>jj << 2)));
+// The scalar build does the same arithmetic one float at a time: for each row r of the tile
+// and each group of four columns, four accumulators in locals run over p = 0..K-1.
+function tileKernelScalar(k: i32, a: usize, aRow: usize, aK: usize, strip: usize, c: usize, ldc: i32, accumulate: bool): void {
+  for (let r = 0; r < MR; r++) {
+    for (let j = 0; j < NR; j += 4) {
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      let pa = a + <usize>r * aRow, pb = strip + (<usize>j << 2);
+      for (let p = 0; p < k; p++) {
+        const av = load<f32>(pa);
+        s0 += av * load<f32>(pb);
+        s1 += av * load<f32>(pb, 4);
+        s2 += av * load<f32>(pb, 8);
+        s3 += av * load<f32>(pb, 12);
+        pa += aK;
+        pb += <usize>NR << 2;
       }
+      const o = c + (<usize>(r * ldc + j) << 2);
+      if (accumulate) {
+        s0 = load<f32>(o) + s0;
+        s1 = load<f32>(o, 4) + s1;
+        s2 = load<f32>(o, 8) + s2;
+        s3 = load<f32>(o, 12) + s3;
+      }
+      store<f32>(o, s0);
+      store<f32>(o, s1, 4);
+      store<f32>(o, s2, 8);
+      store<f32>(o, s3, 12);
     }
-    pa += aK;
-    pb += bK;
   }
-  writeTile(c, ldc, rows, cols, accumulate);
 }
 
 /** C[r][jj] (+)= tile[r][jj] for the rows x cols corner. */
