@@ -19,10 +19,10 @@
 //   4  old_approx_kl          mean(-logratio)                     (k1)
 // lossValue writes slots 5 and 6 (see value.ts).
 
-import { dataOf, gradPtrOf, newScratch, gradFor, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
-import { tracks, record, recOut, recA, recB, recF0, recPtr, setRecF0, setRecPtr } from '../autodiff/tape';
+import { dataOf, newScratch, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
+import { tracks } from '../autodiff/tape';
 import { scratchAlloc } from '../memory';
-import { getStat, setStat, meanDenominator, maskedMeanOf } from './stats';
+import { getStat, setStat, meanDenominator, maskedMeanOf, recordSlopeBackward } from './stats';
 
 const STAT_LOSS: i32 = 0;
 const STAT_OBJECTIVE_UNCLIPPED: i32 = 1;
@@ -107,28 +107,9 @@ export function lossPpo(logp: i32, oldLogp: i32, advantages: i32, mask: i32, cli
   }
   setStat(STAT_OLD_APPROX_KL, maskedMeanOf(terms, mask, pm, n, denom));
 
-  if (requires) {
-    const r = record(ppoBackward, out, logp, mask);
-    if (r == 0) return ERR_OUT_OF_MEMORY;
-    setRecF0(r, denom);
-    setRecPtr(r, slopes);
-  }
+  // Backward (stats.ts slopeBackward) of loss = sum(pgLoss_i * mask_i) / denom:
+  //   dlogp_i += (dloss / denom) * mask_i * slope_i, slope_i = dpgLoss_i/dlogp_i saved above
+  //   (-A_i * ratio_i on the unclipped branch, 0 where the clipped branch won).
+  if (requires) return recordSlopeBackward(out, logp, mask, denom, slopes);
   return out;
-}
-
-// Backward of loss = sum(pgLoss_i * mask_i) / denom:
-//   dlogp_i += (dloss / denom) * mask_i * dpgLoss_i/dlogp_i, the slope saved by the forward
-//   (-A_i * ratio_i on the unclipped branch, 0 where the clipped branch won).
-function ppoBackward(r: usize): void {
-  const logp = recA(r), mask = recB(r);
-  const g = gradFor(logp);
-  if (g == 0) return;
-  const n = sizeOf(logp), slopes = recPtr(r);
-  const scale = load<f32>(gradPtrOf(recOut(r))) / recF0(r);
-  const pm = mask >= 0 ? dataOf(mask) : 0;
-  for (let i = 0; i < n; i++) {
-    const o = <usize>i << 2;
-    const w = mask >= 0 ? scale * load<f32>(pm + o) : scale;
-    store<f32>(g + o, load<f32>(g + o) + w * load<f32>(slopes + o));
-  }
 }

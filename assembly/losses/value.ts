@@ -15,10 +15,10 @@
 //   6  value clipfrac       mean((vClipped - R)^2 > (v - R)^2): where the clipped branch wins
 //                           (TRL's val/clipfrac; 0 without clipping)
 
-import { dataOf, gradPtrOf, newScratch, gradFor, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
-import { tracks, record, recOut, recA, recB, recF0, recPtr, setRecF0, setRecPtr } from '../autodiff/tape';
+import { dataOf, newScratch, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
+import { tracks } from '../autodiff/tape';
 import { scratchAlloc } from '../memory';
-import { setStat, meanDenominator, maskedMeanOf } from './stats';
+import { setStat, meanDenominator, maskedMeanOf, recordSlopeBackward } from './stats';
 
 const STAT_VALUE_LOSS: i32 = 5;
 const STAT_VALUE_CLIPFRAC: i32 = 6;
@@ -65,28 +65,9 @@ export function lossValue(values: i32, oldValues: i32, returns: i32, mask: i32, 
   setStat(STAT_VALUE_LOSS, loss);
   setStat(STAT_VALUE_CLIPFRAC, clip > 0 ? maskedMeanOf(clipped, mask, pm, n, denom) : 0);
 
-  if (requires) {
-    const r = record(valueBackward, out, values, mask);
-    if (r == 0) return ERR_OUT_OF_MEMORY;
-    setRecF0(r, denom);
-    setRecPtr(r, slopes);
-  }
+  // Backward (stats.ts slopeBackward) of loss = 0.5 * sum(sqErr_i * mask_i) / denom:
+  //   dv_i += (dloss / denom) * mask_i * slope_i, where slope_i = 0.5 * d sqErr_i / dv_i is
+  //   (v - R) on the unclipped branch and 0 on the clipped one (the clamp is saturated there).
+  if (requires) return recordSlopeBackward(out, values, mask, denom, slopes);
   return out;
-}
-
-// Backward of loss = 0.5 * sum(sqErr_i * mask_i) / denom:
-//   dv_i += (dloss / denom) * mask_i * slope_i, where slope_i = 0.5 * d sqErr_i / dv_i is
-//   (v - R) on the unclipped branch and 0 on the clipped one (the clamp is saturated there).
-function valueBackward(r: usize): void {
-  const values = recA(r), mask = recB(r);
-  const g = gradFor(values);
-  if (g == 0) return;
-  const n = sizeOf(values), slopes = recPtr(r);
-  const scale = load<f32>(gradPtrOf(recOut(r))) / recF0(r);
-  const pm = mask >= 0 ? dataOf(mask) : 0;
-  for (let i = 0; i < n; i++) {
-    const o = <usize>i << 2;
-    const w = mask >= 0 ? scale * load<f32>(pm + o) : scale;
-    store<f32>(g + o, load<f32>(g + o) + w * load<f32>(slopes + o));
-  }
 }
