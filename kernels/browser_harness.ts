@@ -75,6 +75,9 @@ export async function openGpuPage(executablePath: string): Promise<GpuPage> {
       if (path === '/novarl.simd.wasm') return route.fulfill({ contentType: 'application/wasm', body: wasm });
       return route.fulfill({ status: 404, body: 'not found' });
     });
+    // Functions handed to page.evaluate travel as source text; tsx compiles them with esbuild's
+    // keepNames, which wraps named functions in __name(fn, "name") calls the page lacks.
+    await page.addInitScript('globalThis.__name = (target) => target;');
     await page.goto(`${ORIGIN}/`);
     await page.addScriptTag({ url: `${ORIGIN}/novarl.js` });
     await page.evaluate(async () => {

@@ -100,3 +100,13 @@ export function predict(
   const gpuMs = transferMs(calibration.transfer, call.floats, call.calls) + call.work / Math.min(r0.gpu, r1.gpu);
   return { wasmMs, gpuMs, gpu: gpuMs * SAFETY_FACTOR < wasmMs };
 }
+
+/**
+ * Work below which predict() never chooses the GPU, for a quick reject before the full
+ * decision: a GPU call costs at least callMs, and the WASM time is at most work / (the slowest
+ * calibrated WASM rate), so below SAFETY_FACTOR * callMs * that rate the GPU cannot win.
+ */
+export function minGpuWork(calibration: Calibration, points: readonly CalibrationPoint[]): number {
+  const slowestWasmRate = Math.min(...points.map((p) => p.work / p.wasmMs));
+  return SAFETY_FACTOR * calibration.transfer.callMs * slowestWasmRate;
+}

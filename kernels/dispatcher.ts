@@ -20,6 +20,7 @@ import type { Core } from '../sdk/core/core';
 import { defaultCore } from '../sdk/core/core';
 import { noGrad } from '../sdk/core/grad_mode';
 import { Tensor, type MatmulOptions } from '../sdk/core/tensor';
+import type { Shape } from '../sdk/core/shape';
 import { ValueError, formatShape } from '../sdk/core/errors';
 import { GpuGradError, GpuUnavailableError } from './errors';
 import { loadGpuJs, detectBackend, backendOf, GL_BACKENDS, type GpuBackendInfo, type GpuJsInstance, type GpuJsModule } from './gpujs';
@@ -27,7 +28,7 @@ import { KernelCache, copyResult } from './kernel_cache';
 import { gpuMatmul, matmulFlops, matmulTransferFloats, type MatmulDims } from './matmul';
 import { gpuUnary, UNARY_OPS, type UnaryOp } from './elementwise';
 import { gpuSoftmax, gpuSumLast } from './reduce';
-import { fitTransfer, predict, type Calibration, type CalibrationPoint } from './cost_model';
+import { fitTransfer, minGpuWork, predict, type Calibration, type CalibrationPoint } from './cost_model';
 import { msPerCall } from './timing';
 
 export type Device = 'wasm' | 'gpu' | 'auto';
@@ -63,8 +64,8 @@ export interface DispatchOptions {
 /** What a call ran on and why. */
 export interface DispatchChoice {
   op: GpuOp;
-  /** Operand shapes, e.g. '[256, 128] x [128, 64]'. */
-  shapes: string;
+  /** The operands' shapes. */
+  shapes: readonly Shape[];
   device: 'wasm' | 'gpu';
   reason: 'forced' | 'no-gpu' | 'grad' | 'too-large' | 'fallback' | 'cost';
   /** Model predictions, when the cost model decided. */
@@ -75,7 +76,6 @@ export interface DispatchChoice {
 /** One op call: its operands, its cost-model terms, and how to run it on each side. */
 interface OpCall {
   op: GpuOp;
-  shapes: string;
   operands: readonly Tensor[];
   /** Shapes the op refuses: the core path runs and throws the typed error. */
   invalid?: boolean;
@@ -88,11 +88,11 @@ interface OpCall {
   gpu(): Tensor;
 }
 
-function invalidCall(op: GpuOp, shapes: string, operands: readonly Tensor[], wasm: () => Tensor): OpCall {
+function invalidCall(op: GpuOp, operands: readonly Tensor[], wasm: () => Tensor): OpCall {
   const never = () => {
     throw new Error('unreachable: invalid calls run on the core');
   };
-  return { op, shapes, operands, invalid: true, work: 0, floats: 0, calls: 0, fitsTexture: false, wasm, gpu: never };
+  return { op, operands, invalid: true, work: 0, floats: 0, calls: 0, fitsTexture: false, wasm, gpu: never };
 }
 
 const TABLE_SLOT_BYTES = 48; // assembly/tensor.ts: SLOT
@@ -108,6 +108,8 @@ export class GpuDispatcher {
   private readonly cache: KernelCache | null;
   private calib: Calibration | null;
   private fallbackDetail: string | null = null;
+  /** Per op: work below which the GPU cannot win (set from the calibration). */
+  private readonly minGpuWork: Partial<Record<GpuOp, number>> = {};
   private warnedFallbackBackend = false;
 
   private constructor(
@@ -122,6 +124,7 @@ export class GpuDispatcher {
     this.cache = gpu ? new KernelCache(gpu) : null;
     const saved = options.calibration;
     this.calib = saved && saved.backend === backend.name ? structuredClone(saved) : null;
+    for (const [op, points] of Object.entries(this.calib?.ops ?? {})) this.minGpuWork[op as GpuOp] = minGpuWork(this.calib!, points);
   }
 
   /**
@@ -156,26 +159,40 @@ export class GpuDispatcher {
   }
 
   // ---- ops ---------------------------------------------------------------------------------
+  // Each op first asks onCore() whether the call can go anywhere but the core; that answer
+  // costs a few comparisons, so 'auto' without a usable GPU (Node, CI) or on a product too
+  // small to win adds next to nothing to the core's time. Only then is the call described for
+  // the decision (OpCall).
 
   /** a.matmul(b, options), on the device chosen for this shape. */
   matmul(a: Tensor, b: Tensor, options: MatmulOptions & DispatchOptions = {}): Tensor {
-    return this.run(this.matmulCall(a, b, options), options.device);
+    const device = options.device ?? this.device;
+    // 2 M N K per batch entry: a holds batch * M * K values; N is op(B)'s last dim.
+    const work = 2 * a.size * (b.shape[options.transB ? b.rank - 2 : b.rank - 1] ?? 0);
+    if (this.onCore('matmul', device, work, [a.shape, b.shape])) return a.matmul(b, options);
+    return this.run(this.matmulCall(a, b, options), device);
   }
 
   /** x.exp() / tanh() / sigmoid() / gelu(), on the device chosen for this size. */
   unary(x: Tensor, op: UnaryOp, options: DispatchOptions = {}): Tensor {
     if (!UNARY_OPS.includes(op)) throw new ValueError(`unary: no GPU kernel for '${op}' (have ${UNARY_OPS.join(', ')})`);
-    return this.run(this.unaryCall(x, op), options.device);
+    const device = options.device ?? this.device;
+    if (this.onCore(op, device, x.size, [x.shape])) return x[op]();
+    return this.run(this.unaryCall(x, op), device);
   }
 
   /** x.sum(-1): the sum over the last axis. */
   sumLast(x: Tensor, options: DispatchOptions = {}): Tensor {
-    return this.run(this.sumLastCall(x), options.device);
+    const device = options.device ?? this.device;
+    if (this.onCore('sumLast', device, x.size, [x.shape])) return x.sum(-1);
+    return this.run(this.sumLastCall(x), device);
   }
 
   /** x.softmax(-1): softmax over the last axis. */
   softmax(x: Tensor, options: DispatchOptions = {}): Tensor {
-    return this.run(this.softmaxCall(x), options.device);
+    const device = options.device ?? this.device;
+    if (this.onCore('softmax', device, x.size, [x.shape])) return x.softmax(-1);
+    return this.run(this.softmaxCall(x), device);
   }
 
   // ---- each op as an OpCall: its cost-model terms and its two implementations --------------
@@ -183,13 +200,11 @@ export class GpuDispatcher {
   private matmulCall(a: Tensor, b: Tensor, options: MatmulOptions): OpCall {
     const wasm = () => a.matmul(b, { transA: options.transA, transB: options.transB });
     const dims = matmulDims(a, b, options);
-    const shapes = `${formatShape(a.shape)} x ${formatShape(b.shape)}${options.transA ? ' transA' : ''}${options.transB ? ' transB' : ''}`;
-    if (!dims) return invalidCall('matmul', shapes, [a, b], wasm); // the core path throws the ShapeError
+    if (!dims) return invalidCall('matmul', [a, b], wasm); // the core path throws the ShapeError
     const shape = a.rank === 3 ? [dims.batch, dims.m, dims.n] : [dims.m, dims.n];
     const limit = this.maxTextureSize();
     return {
       op: 'matmul',
-      shapes,
       operands: [a, b],
       work: matmulFlops(dims),
       floats: matmulTransferFloats(dims),
@@ -203,7 +218,6 @@ export class GpuDispatcher {
   private unaryCall(x: Tensor, op: UnaryOp): OpCall {
     return {
       op,
-      shapes: formatShape(x.shape),
       operands: [x],
       work: x.size,
       floats: 2 * x.size,
@@ -216,12 +230,11 @@ export class GpuDispatcher {
 
   private sumLastCall(x: Tensor): OpCall {
     const wasm = () => x.sum(-1);
-    if (x.rank === 0) return invalidCall('sumLast', formatShape(x.shape), [x], wasm);
+    if (x.rank === 0) return invalidCall('sumLast', [x], wasm);
     const cols = x.shape[x.rank - 1]!;
     const rows = x.size / cols;
     return {
       op: 'sumLast',
-      shapes: formatShape(x.shape),
       operands: [x],
       work: x.size,
       floats: x.size + rows,
@@ -234,13 +247,12 @@ export class GpuDispatcher {
 
   private softmaxCall(x: Tensor): OpCall {
     const wasm = () => x.softmax(-1);
-    if (x.rank === 0) return invalidCall('softmax', formatShape(x.shape), [x], wasm);
+    if (x.rank === 0) return invalidCall('softmax', [x], wasm);
     const cols = x.shape[x.rank - 1]!;
     const rows = x.size / cols;
     const limit = this.maxTextureSize();
     return {
       op: 'softmax',
-      shapes: formatShape(x.shape),
       operands: [x],
       work: x.size,
       floats: 2 * x.size,
@@ -253,25 +265,39 @@ export class GpuDispatcher {
 
   // ---- the decision ------------------------------------------------------------------------
 
+  /**
+   * The quick answer: true (and the choice recorded) when this call goes to the core without
+   * further thought: device 'wasm'; or 'auto' with no usable GPU, or with less work than the
+   * GPU could ever win on (below `minGpuWork`, known once the op is calibrated).
+   */
+  private onCore(op: GpuOp, device: Device, work: number, shapes: readonly Shape[]): boolean {
+    if (device === 'gpu') return false;
+    let reason: DispatchChoice['reason'];
+    if (device === 'wasm') reason = 'forced';
+    else if (!this.backend.gl) reason = 'no-gpu';
+    else if (this.fallbackDetail) reason = 'fallback';
+    else if (work < (this.minGpuWork[op] ?? 0)) reason = 'cost';
+    else return false;
+    this.lastChoice = { op, shapes, device: 'wasm', reason };
+    this.counts.wasm++;
+    return true;
+  }
+
   /** Where a call would run and why (calibrating the op on its first use under 'auto'). */
   private choose(call: OpCall, device: Device): DispatchChoice {
-    const base = { op: call.op, shapes: call.shapes };
+    const base = { op: call.op, shapes: call.operands.map((t) => t.shape) };
     const gradRecorded = this.core.gradEnabled && call.operands.some((t) => requiresGrad(t));
-    if (device === 'wasm') return { ...base, device: 'wasm', reason: 'forced' };
+    const what = () => `${call.op} ${base.shapes.map(formatShape).join(' x ')}`;
     if (device === 'gpu') {
       this.requireGpu();
       if (gradRecorded) {
-        throw new GpuGradError(
-          `${call.op} ${call.shapes}: device 'gpu' on operands that record gradients; GPU results have no backward. Run it under noGrad(), or use device 'auto' or 'wasm'`,
-        );
+        throw new GpuGradError(`${what()}: device 'gpu' on operands that record gradients; GPU results have no backward. Run it under noGrad(), or use device 'auto' or 'wasm'`);
       }
       if (!call.fitsTexture) {
-        throw new GpuUnavailableError(`${call.op} ${call.shapes}: a dimension exceeds the GPU's texture size limit ${this.maxTextureSize()}`, this.backend.name);
+        throw new GpuUnavailableError(`${what()}: a dimension exceeds the GPU's texture size limit ${this.maxTextureSize()}`, this.backend.name);
       }
       return { ...base, device: 'gpu', reason: 'forced' };
     }
-    if (!this.backend.gl) return { ...base, device: 'wasm', reason: 'no-gpu' };
-    if (this.fallbackDetail) return { ...base, device: 'wasm', reason: 'fallback' };
     if (gradRecorded) return { ...base, device: 'wasm', reason: 'grad' };
     if (!call.fitsTexture) return { ...base, device: 'wasm', reason: 'too-large' };
     const points = this.calibrated(call.op);
@@ -280,7 +306,7 @@ export class GpuDispatcher {
     return { ...base, device: p.gpu ? 'gpu' : 'wasm', reason: 'cost', predictedWasmMs: p.wasmMs, predictedGpuMs: p.gpuMs };
   }
 
-  private run(call: OpCall, device: Device = this.device): Tensor {
+  private run(call: OpCall, device: Device): Tensor {
     if (call.invalid || call.operands.some((t) => t.core !== this.core)) return call.wasm(); // throws the typed error
     for (const t of call.operands) t.assertLive(call.op);
     const choice = this.choose(call, device);
@@ -376,6 +402,7 @@ export class GpuDispatcher {
         this.calib ??= { backend: this.backend.name, renderer: this.backend.renderer, transfer: this.measureTransfer(), ops: {} };
         const points = this.measureOp(op);
         this.calib.ops[op] = points;
+        this.minGpuWork[op] = minGpuWork(this.calib, points);
         return points;
       }, this.core);
     } catch (error) {

@@ -6,5 +6,5 @@ export { KernelCache } from './kernel_cache';
 export { gpuMatmul, matmulFlops, matmulTransferFloats, type MatmulDims } from './matmul';
 export { gpuUnary, UNARY_OPS, type UnaryOp } from './elementwise';
 export { gpuSumLast, gpuSoftmax } from './reduce';
-export { predict, fitTransfer, SAFETY_FACTOR, type Calibration, type CalibrationPoint, type TransferModel } from './cost_model';
+export { predict, fitTransfer, minGpuWork, SAFETY_FACTOR, type Calibration, type CalibrationPoint, type TransferModel } from './cost_model';
 export { msPerCall } from './timing';

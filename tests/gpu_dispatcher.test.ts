@@ -11,6 +11,7 @@ import {
   GpuUnavailableError,
   UNARY_OPS,
   fitTransfer,
+  minGpuWork,
   loadGpuJs,
   predict,
   requiresGrad,
@@ -250,5 +251,21 @@ describe('cost model', () => {
     expect(p.wasmMs).toBeCloseTo(10, 9); // 1e7 / 1e6
     expect(p.gpuMs).toBeCloseTo(20, 9); // 1e7 / 5e5
     expect(p.gpu).toBe(false);
+  });
+
+  it("minGpuWork's quick reject never contradicts predict", () => {
+    const transfer = { callMs: 0.5, msPerFloat: 1e-6 };
+    const points = [
+      { label: 'a', work: 4e6, floats: 5e4, calls: 1, wasmMs: 0.4, gpuMs: 0.9 },
+      { label: 'b', work: 3.2e7, floats: 2e5, calls: 1, wasmMs: 4, gpuMs: 1.2 },
+    ];
+    const calibration: Calibration = { backend: 'webgl2', transfer, ops: {} };
+    const threshold = minGpuWork(calibration, points);
+    expect(threshold).toBeGreaterThan(0);
+    for (let work = threshold / 64; work < threshold; work *= 1.1) {
+      // the fewest floats (the GPU's best case) at this work
+      expect(predict(calibration, points, { work, floats: 0, calls: 1 }).gpu, `work ${work}`).toBe(false);
+    }
+    expect(predict(calibration, points, { work: 3.2e7, floats: 2e5, calls: 1 }).gpu).toBe(true);
   });
 });
