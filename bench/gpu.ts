@@ -80,14 +80,21 @@ async function measure(args: MeasureArgs): Promise<{ backend: string; renderer?:
     return seed / 2 ** 31 - 1;
   };
   // Ms per call of each function in each sample. Samples are taken in turn, in alternating
-  // order (a b, b a, ...), so that load from other processes hits both alike.
-  const interleaved = (fns: (() => void)[], samples: number): number[][] => {
+  // order (a b, b a, ...), so that load from other processes hits both alike; as many as fit
+  // in `budgetMs` (at least one, at most 41), each at least 25 ms long.
+  const interleaved = (fns: (() => void)[], budgetMs: number): number[][] => {
     const times: number[][] = fns.map(() => []);
+    let slowest = 0;
     for (const fn of fns) {
       const start = performance.now();
-      do fn();
-      while (performance.now() - start < 200); // warm-up: lets the engine tier the core up
+      let calls = 0;
+      do {
+        fn();
+        calls++;
+      } while (performance.now() - start < 200); // warm-up: lets the engine tier the core up
+      slowest = Math.max(slowest, (performance.now() - start) / calls);
     }
+    const samples = Math.min(41, Math.max(1, Math.floor(budgetMs / (fns.length * Math.max(25, slowest)))));
     for (let s = 0; s < samples; s++) {
       const order = s % 2 === 0 ? fns.map((_, i) => i) : fns.map((_, i) => fns.length - 1 - i);
       for (const i of order) {
@@ -119,7 +126,7 @@ async function measure(args: MeasureArgs): Promise<{ backend: string; renderer?:
           core.endStep();
         },
       ],
-      args.quick ? 5 : 11,
+      args.quick ? 1500 : 4000,
     );
     const wasmMs = median(wasmTimes!);
     const autoMs = median(autoTimes!);

@@ -25,10 +25,11 @@ export const CHROMIUM_ARGS = [
 const ORIGIN = 'http://novarl.test';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** $CHROMIUM_PATH, else the Debian/Ubuntu locations; null when there is none. */
+/** $CHROMIUM_PATH when set (null if nothing is there), else the Debian/Ubuntu locations; null when there is none. */
 export function findChromium(): string | null {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  return candidates.find((path): path is string => !!path && existsSync(path)) ?? null;
+  const given = process.env.CHROMIUM_PATH;
+  const candidates = given ? [given] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  return candidates.find((path) => existsSync(path)) ?? null;
 }
 
 export interface GpuPage {

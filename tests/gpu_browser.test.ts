@@ -14,12 +14,15 @@ type Novarl = typeof import('../sdk/index') & typeof import('../kernels/index');
 type PageWindow = { novarl: Novarl; gpu: import('../kernels/index').GpuDispatcher };
 
 const chromium = findChromium();
-const HINT = 'no Chromium found (looked at $CHROMIUM_PATH, /usr/bin/chromium): apt-get install chromium';
+const HINT = 'no Chromium found ($CHROMIUM_PATH, else /usr/bin/chromium): apt-get install chromium';
 
 let gp: GpuPage | undefined;
 
 beforeAll(async () => {
-  if (!chromium) return;
+  if (!chromium) {
+    if (process.env.CI !== 'true') console.warn(`tests/gpu_browser.test.ts skipped: ${HINT}`);
+    return;
+  }
   gp = await openGpuPage(chromium);
   // One dispatcher forced onto the GPU for the correctness checks.
   await gp.page.evaluate(async () => {

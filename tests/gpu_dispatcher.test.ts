@@ -108,12 +108,22 @@ describe('with gpu.js in Node', () => {
   });
 });
 
-describe("the kernels, run in gpu.js's webasm mode (allowFallbackBackend)", () => {
+describe("the kernels in Node: on headless-gl where it is built (scripts/gpu-node.sh), else in gpu.js's webasm mode", () => {
   let d: GpuDispatcher;
+  let onGl = false;
   const warnings: string[] = [];
   beforeAll(async () => {
     if (!gpujs) return;
-    d = await GpuDispatcher.create({ core, gpujs, device: 'gpu', allowFallbackBackend: true, warn: (m) => warnings.push(m) });
+    const probe = await GpuDispatcher.create({ core, gpujs });
+    onGl = probe.backend.gl;
+    probe.destroy();
+    // Without GL, allowFallbackBackend lets device 'gpu' run the same kernel sources in webasm mode.
+    d = await GpuDispatcher.create({ core, gpujs, device: 'gpu', allowFallbackBackend: !onGl, warn: (m) => warnings.push(m) });
+  });
+
+  it.runIf(process.env.NOVARL_EXPECT_HEADLESS_GL === '1')('runs on headless-gl (NOVARL_EXPECT_HEADLESS_GL=1, set by scripts/gpu-node.sh)', () => {
+    console.log(`Node GPU backend: ${d.backend.detail}`);
+    expect(d.backend.name).toBe('headlessgl');
   });
 
   it('matmul, all four transpose cases, batched and shared, match float64', (ctx) => {
@@ -127,8 +137,12 @@ describe("the kernels, run in gpu.js's webasm mode (allowFallbackBackend)", () =
       expectWithin(out.toArray(), ref.value, (j) => dotBound(ref.k, ref.magnitude[j]!), label);
     });
     expect(d.lastChoice).toMatchObject({ device: 'gpu', reason: 'forced' });
-    expect(warnings).toHaveLength(1); // warned once that this is no GPU
-    expect(warnings[0]).toMatch(/webasm mode, which is no GPU/);
+    if (onGl) {
+      expect(warnings).toEqual([]);
+    } else {
+      expect(warnings).toHaveLength(1); // warned once that this is no GPU
+      expect(warnings[0]).toMatch(/webasm mode, which is no GPU/);
+    }
   });
 
   it('exp, tanh, sigmoid, gelu, sum and softmax over the last axis match float64', (ctx) => {
