@@ -158,6 +158,16 @@ export class GpuDispatcher {
     return dispatcher;
   }
 
+  /**
+   * Whether a call with the default device may run on the GPU, and so give results that differ
+   * from the core's in the last bits (docs/gpu.md). False: every result is the core's, bit for bit.
+   */
+  get mayUseGpu(): boolean {
+    if (this.device === 'wasm' || !this.gpu) return false;
+    if (this.device === 'gpu') return true;
+    return this.backend.gl && !this.fallbackDetail;
+  }
+
   // ---- ops ---------------------------------------------------------------------------------
   // Each op first asks onCore() whether the call can go anywhere but the core; that answer
   // costs a few comparisons, so 'auto' without a usable GPU (Node, CI) or on a product too

@@ -49,6 +49,7 @@ describe('without gpu.js', () => {
   it("auto runs every op on the core and gives the core's exact bits", async () => {
     const d = await GpuDispatcher.create({ core, gpujs: null });
     expect(d.backend.name).toBe('none');
+    expect(d.mayUseGpu).toBe(false);
     const a = tensor([16, 8], 1).t, b = tensor([8, 12], 2).t;
     expectBitwiseEqual(d.matmul(a, b).toArray(), a.matmul(b).toArray(), 'matmul');
     expect(d.lastChoice).toMatchObject({ op: 'matmul', device: 'wasm', reason: 'no-gpu' });
@@ -87,6 +88,7 @@ describe('with gpu.js in Node', () => {
     // gpu.js says "gpu is supported" here, and its WebAssembly kernel is what would run.
     expect((gpujs as unknown as { GPU: { isGPUSupported: boolean } }).GPU.isGPUSupported).toBe(true);
     expect(['webasm', 'cpu']).toContain(d.backend.name);
+    expect(d.mayUseGpu).toBe(false); // results stay bit-identical to the core's
     const a = tensor([256, 256], 4).t;
     expectBitwiseEqual(d.matmul(a, a).toArray(), a.matmul(a).toArray(), 'matmul');
     expect(d.lastChoice).toMatchObject({ device: 'wasm', reason: 'no-gpu' });
@@ -202,6 +204,7 @@ describe('auto on a GL backend (gpu.js webasm kernels classed as WebGL2 to reach
     if (!gpujs) return ctx.skip('gpu.js is not installed');
     const d = await GpuDispatcher.create({ core, gpujs: asGl() });
     expect(d.backend).toMatchObject({ name: 'webgl2', gl: true });
+    expect(d.mayUseGpu).toBe(true);
     const a = tensor([64, 64], 70).t;
     expectBitwiseEqual(d.matmul(a, a).toArray(), a.matmul(a).toArray(), 'matmul');
     const choice = d.lastChoice!;
