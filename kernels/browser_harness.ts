@@ -22,6 +22,11 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** The flags used: CHROMIUM_ARGS, without --disable-gpu when NOVARL_CHROMIUM_GPU=1 (to try a hardware GPU). */
+function chromiumArgs(): string[] {
+  return process.env.NOVARL_CHROMIUM_GPU === '1' ? CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu') : CHROMIUM_ARGS;
+}
+
 const ORIGIN = 'http://novarl.test';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -64,7 +69,7 @@ export async function openGpuPage(executablePath: string): Promise<GpuPage> {
   const script = await bundle();
   const wasm = readFileSync(new URL('../build/novarl.simd.wasm', import.meta.url));
   const { chromium } = await import('playwright-core');
-  const browser: Browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  const browser: Browser = await chromium.launch({ executablePath, args: chromiumArgs() });
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
