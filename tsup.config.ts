@@ -43,7 +43,8 @@ export default defineConfig([
     ...shared,
     entry: { index: 'sdk/index.ts' },
     dts: true,
-    external: ['node:fs/promises', 'node:fs', 'node:path', 'node:url'],
+    // gpu.js is an optional peer dependency, imported lazily by kernels/gpujs.ts
+    external: ['node:fs/promises', 'node:fs', 'node:path', 'node:url', 'gpu.js'],
     async onSuccess() {
       mkdirSync('dist', { recursive: true });
       for (const flavour of ['simd', 'scalar']) {
@@ -54,6 +55,7 @@ export default defineConfig([
   {
     ...shared,
     entry: { 'index.browser': 'sdk/index.browser.ts' },
+    external: ['gpu.js'],
     esbuildPlugins: [noNodeBuiltins],
   },
 ]);
