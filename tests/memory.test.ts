@@ -49,3 +49,27 @@ describe('memory', () => {
     expect(core.exports.memoryBytes()).toBe(size);
   });
 });
+
+describe('memory errors', () => {
+  it('a full scratch tensor table is a CoreMemoryError that says to end the step', async () => {
+    const { CoreMemoryError } = await import('../sdk/index');
+    const core = await init({ setDefault: false });
+    const made = () => {
+      for (let i = 0; i < 70_000; i++) Tensor.zeros([1], { core });
+    };
+    expect(made).toThrow(CoreMemoryError);
+    expect(made).toThrow(/tensor table is full: call endStep\(\)/);
+    core.endStep();
+    expect(() => Tensor.zeros([4], { core })).not.toThrow(); // usable again after the step ends
+  });
+
+  it('a tensor larger than wasm32 memory can hold is refused before the core sees it', async () => {
+    const { CoreMemoryError } = await import('../sdk/index');
+    await init();
+    expect(() => Tensor.zeros([40_000, 40_000])).toThrow(CoreMemoryError);
+    const column = Tensor.zeros([40_000, 1]);
+    const row = Tensor.zeros([1, 40_000]);
+    expect(() => column.add(row)).toThrow(/1600000000 elements/); // broadcast output
+    expect(() => column.matmul(row)).toThrow(CoreMemoryError);
+  });
+});

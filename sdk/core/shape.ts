@@ -1,7 +1,7 @@
 // Shape arithmetic mirrored on the host, so every op is checked (and its error message built)
 // without calling into WebAssembly.
 
-import { ShapeError, ValueError } from './errors';
+import { CoreMemoryError, ShapeError, ValueError } from './errors';
 
 export type Shape = readonly number[];
 
@@ -17,11 +17,26 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Checks a user-given shape: rank <= 4, positive integer dims. */
+/**
+ * Largest element count of one tensor: 2 GiB of f32. wasm32 memory ends at 4 GiB, and the core
+ * computes byte counts in 32 bits, so anything larger is refused here rather than wrapped there.
+ */
+export const MAX_ELEMENTS = 2 ** 29;
+
+/** Checks a user-given shape: rank <= 4, positive integer dims, a size the core can hold. */
 export function checkShape(op: string, shape: Shape): void {
   if (shape.length > MAX_RANK) throw new ShapeError(op, [shape], `rank ${shape.length} exceeds the maximum ${MAX_RANK}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 1) throw new ShapeError(op, [shape], `dimension ${d} is not a positive integer`);
+  }
+  checkSize(op, shape);
+}
+
+/** Refuses a tensor of more than MAX_ELEMENTS elements (an op's output included). */
+export function checkSize(op: string, shape: Shape): void {
+  const size = sizeOfShape(shape);
+  if (size > MAX_ELEMENTS) {
+    throw new CoreMemoryError(`${op}: a tensor of shape [${shape.join(', ')}] has ${size} elements, more than the ${MAX_ELEMENTS} (2 GiB) one tensor may hold in wasm32 memory`);
   }
 }
 
@@ -41,6 +56,7 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
     }
     out.unshift(d);
   }
+  checkSize(op, out);
   return out;
 }
 

@@ -8,7 +8,7 @@
 import type { Core } from './core';
 import { defaultCore } from './core';
 import { NumericError, ShapeError, StaleTensorError, ValueError, formatShape } from './errors';
-import { broadcastShapes, checkShape, dims4, normalizeAxis, sameShape, sizeOfShape, type Shape } from './shape';
+import { broadcastShapes, checkShape, checkSize, dims4, normalizeAxis, sameShape, sizeOfShape, type Shape } from './shape';
 
 export interface TensorOptions {
   /** Lives until free() instead of until the end of the step. */
@@ -313,6 +313,7 @@ export class Tensor {
     index.assertLive('embedding');
     if (weight.rank !== 2) throw new ShapeError('embedding', [weight.shape, index.shape], 'the table must be rank 2 (V, D)');
     if (index.rank > 3) throw new ShapeError('embedding', [weight.shape, index.shape], 'the index must have rank <= 3');
+    checkSize('embedding', [...index.shape, weight.shape[1]!]);
     checkIndices('embedding', index, weight.shape[0]!);
     return weight.result(weight.core.exports.opEmbedding(weight.id, index.id), [...index.shape, weight.shape[1]!], 'embedding');
   }
@@ -404,6 +405,7 @@ export class Tensor {
     const n = transB ? b[b.length - 2]! : b[b.length - 1]!;
     if (k !== kb) throw new ShapeError('matmul', [a, b], `inner dimensions differ (${k} vs ${kb})`);
     const shape = a.length === 3 ? [a[0]!, m, n] : [m, n];
+    checkSize('matmul', shape);
     return this.result(this.core.exports.opMatmul(this.id, other.id, transA ? 1 : 0, transB ? 1 : 0), shape, 'matmul');
   }
 
