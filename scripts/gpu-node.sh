@@ -27,7 +27,11 @@ if [[ "${1:-}" != "--no-install" ]]; then
   fi
   if ! node -e "require('gl')" 2>/dev/null; then
     # --no-save: gl stays out of package.json; it is a native build for this machine only.
-    npm install --no-save "gl@${GL_VERSION}"
+    # package.json denies gl's install script (allowScripts) so that `npm ci` never spends
+    # minutes on this build, and npm 11 refuses --allow-scripts in a project: so install
+    # without scripts, then run the build gl's script would have run, with npm's own node-gyp.
+    npm install --no-save --ignore-scripts "gl@${GL_VERSION}"
+    (cd node_modules/gl && node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" rebuild)
   fi
 fi
 
