@@ -31,7 +31,11 @@ if [[ "${1:-}" != "--no-install" ]]; then
     # minutes on this build, and npm 11 refuses --allow-scripts in a project: so install
     # without scripts, then run the build gl's script would have run, with npm's own node-gyp.
     npm install --no-save --ignore-scripts "gl@${GL_VERSION}"
-    (cd node_modules/gl && node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" rebuild)
+    # npm hands node-gyp its nodedir setting (Node's headers) when it runs a script; do the same.
+    nodedir=$(npm config get nodedir)
+    gyp_args=(rebuild)
+    [[ -n "$nodedir" && "$nodedir" != "undefined" && "$nodedir" != "null" ]] && gyp_args+=("--nodedir=$nodedir")
+    (cd node_modules/gl && node "$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js" "${gyp_args[@]}")
   fi
 fi
 

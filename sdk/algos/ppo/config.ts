@@ -2,8 +2,10 @@
 // (CleanRL's ppo.py where it has one). camelCase of the original NovaRL names.
 
 import { ValueError } from '../../core/errors';
+import type { KlEstimator } from '../../core/losses';
 
-export type KlEstimatorName = 'k1' | 'k2' | 'k3';
+/** The KL estimator names of sdk/core/losses.ts klEstimate. */
+export type KlEstimatorName = KlEstimator;
 
 export interface PPOConfig {
   // ---- rollout
