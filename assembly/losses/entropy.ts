@@ -7,18 +7,17 @@
 //
 // Terms with p_j == 0 (logits of -inf, e.g. masked actions) contribute 0, as p log p -> 0.
 
-import { dataOf, gradPtrOf, newScratch, gradFor, sizeOf, rankOf, dimOf, dimFromEnd, ERR_OUT_OF_MEMORY } from '../tensor';
+import { dataOf, gradPtrOf, gradFor, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
 import { tracks, record, recOut, recA, recPtr, setRecPtr } from '../autodiff/tape';
 import { scratchAlloc } from '../memory';
-import { sumCanonical } from '../ops/kernels';
+import { sumCanonical, expShiftedSum, lastDim, newScratchDropLast } from '../ops/kernels';
 
 // out[row] = -sum_j p_j logp_j over the last axis
 export function opEntropy(logits: i32): i32 {
-  const rank = rankOf(logits);
-  const classes = dimFromEnd(logits, 1);
+  const classes = lastDim(logits);
   const rows = sizeOf(logits) / classes;
   const requires = tracks(logits);
-  const out = newScratch(rank - 1, dimOf(logits, 0), dimOf(logits, 1), dimOf(logits, 2), 1, requires);
+  const out = newScratchDropLast(logits, requires);
   if (out < 0) return out;
   // logp is kept for backward: (rows, A) when tracking, one row otherwise
   const logpAll = scratchAlloc(<usize>(requires ? rows * classes : classes) << 2);
@@ -30,11 +29,7 @@ export function opEntropy(logits: i32): i32 {
     const logp = requires ? logpAll + (<usize>(row * classes) << 2) : logpAll;
     let m = load<f32>(x);
     for (let j = 1; j < classes; j++) m = max<f32>(m, load<f32>(x + (<usize>j << 2)));
-    for (let j = 0; j < classes; j++) {
-      const o = <usize>j << 2;
-      store<f32>(tmp + o, Mathf.exp(load<f32>(x + o) - m));
-    }
-    const lse = Mathf.log(sumCanonical(tmp, classes));
+    const lse = Mathf.log(expShiftedSum(x, tmp, classes, m));
     for (let j = 0; j < classes; j++) {
       const o = <usize>j << 2;
       const lp = (load<f32>(x + o) - m) - lse;
@@ -58,7 +53,7 @@ function entropyBackward(r: usize): void {
   const logits = recA(r), out = recOut(r);
   const gx = gradFor(logits);
   if (gx == 0) return;
-  const classes = dimFromEnd(logits, 1);
+  const classes = lastDim(logits);
   const rows = sizeOf(logits) / classes;
   const logpAll = recPtr(r), ph = dataOf(out), gh = gradPtrOf(out);
   for (let row = 0; row < rows; row++) {

@@ -49,6 +49,18 @@ export function maxRow(x: usize, n: i32): f32 {
   return load<f32>(x + (<usize>argmaxRow(x, n) << 2));
 }
 
+/**
+ * out[j] = exp(x[j] - m) for j < n, and their sum in the canonical order: the inner part of a
+ * max-shifted log-sum-exp (softmax, log-softmax, entropy). `out` may be a row of the result.
+ */
+export function expShiftedSum(x: usize, out: usize, n: i32, m: f32): f32 {
+  for (let j = 0; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(out + o, Mathf.exp(load<f32>(x + o) - m));
+  }
+  return sumCanonical(out, n);
+}
+
 /** Length of the last axis (the row length of a last-axis op); 1 for a rank-0 tensor. */
 @inline export function lastDim(a: i32): i32 {
   return dimFromEnd(a, 1);

@@ -6,7 +6,7 @@
 import { dataOf, gradPtrOf, newScratchLike, gradFor, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
 import { scratchAlloc } from '../memory';
 import { tracks, record, recOut, recA, failBackward } from '../autodiff/tape';
-import { sumCanonical, maxRow, lastDim } from './kernels';
+import { sumCanonical, maxRow, lastDim, expShiftedSum } from './kernels';
 
 // out[r, j] = exp(x[r, j] - m) / s,  m = max_j x[r, j],  s = sum_j exp(x[r, j] - m)
 export function opSoftmax(a: i32): i32 {
@@ -17,12 +17,7 @@ export function opSoftmax(a: i32): i32 {
   for (let row = 0; row < rows; row++) {
     const x = dataOf(a) + (<usize>(row * c) << 2);
     const y = dataOf(out) + (<usize>(row * c) << 2);
-    const m = maxRow(x, c);
-    for (let j = 0; j < c; j++) {
-      const o = <usize>j << 2;
-      store<f32>(y + o, Mathf.exp(load<f32>(x + o) - m));
-    }
-    const s = sumCanonical(y, c);
+    const s = expShiftedSum(x, y, c, maxRow(x, c));
     for (let j = 0; j < c; j++) {
       const o = <usize>j << 2;
       store<f32>(y + o, load<f32>(y + o) / s);
@@ -69,11 +64,7 @@ export function opLogSoftmax(a: i32): i32 {
     const y = dataOf(out) + (<usize>(row * c) << 2);
     const m = maxRow(x, c);
     // the output row holds exp(x - m) until the log-sum is known
-    for (let j = 0; j < c; j++) {
-      const o = <usize>j << 2;
-      store<f32>(y + o, Mathf.exp(load<f32>(x + o) - m));
-    }
-    const logSum = Mathf.log(sumCanonical(y, c));
+    const logSum = Mathf.log(expShiftedSum(x, y, c, m));
     for (let j = 0; j < c; j++) {
       const o = <usize>j << 2;
       store<f32>(y + o, (load<f32>(x + o) - m) - logSum);

@@ -12,19 +12,30 @@ export interface KlController {
   loadState(state: { value: number }): void;
 }
 
-/** A constant coefficient. */
-export class FixedKlController implements KlController {
+/** What every controller shares: the coefficient, validated, and its state for checkpoints. */
+abstract class CoefficientController implements KlController {
   value: number;
-  constructor(initial: number) {
-    this.value = checkCoef('FixedKlController', initial);
+  constructor(
+    private readonly name: string,
+    initial: number,
+  ) {
+    this.value = checkCoef(name, initial);
   }
-  update(): void {}
+  abstract update(kl: number, nSteps: number): void;
   state() {
     return { value: this.value };
   }
   loadState(state: { value: number }): void {
-    this.value = checkCoef('FixedKlController.loadState', state?.value);
+    this.value = checkCoef(`${this.name}.loadState`, state?.value);
   }
+}
+
+/** A constant coefficient. */
+export class FixedKlController extends CoefficientController {
+  constructor(initial: number) {
+    super('FixedKlController', initial);
+  }
+  update(): void {}
 }
 
 /**
@@ -32,14 +43,13 @@ export class FixedKlController implements KlController {
  * KL to the old policy): multiply beta by `factor` when KL > target * 1.5, divide it when
  * KL < target / 1.5, keep it inside the window otherwise.
  */
-export class WindowKlController implements KlController {
-  value: number;
+export class WindowKlController extends CoefficientController {
   constructor(
     initial: number,
     readonly target: number,
     readonly factor = 2,
   ) {
-    this.value = checkCoef('WindowKlController', initial);
+    super('WindowKlController', initial);
     checkTarget(target);
     if (!(factor > 1 && factor < Infinity)) throw new ValueError(`klFactor must be a finite number > 1 (got ${factor})`);
   }
@@ -48,26 +58,19 @@ export class WindowKlController implements KlController {
     if (kl > this.target * 1.5) this.value *= this.factor;
     else if (kl < this.target / 1.5) this.value /= this.factor;
   }
-  state() {
-    return { value: this.value };
-  }
-  loadState(state: { value: number }): void {
-    this.value = checkCoef('WindowKlController.loadState', state?.value);
-  }
 }
 
 /**
  * Ziegler et al. 2019 (lm-human-preferences): a proportional controller,
  * e = clip(KL / target - 1, -0.2, 0.2); beta *= 1 + e * nSteps / horizon.
  */
-export class ProportionalKlController implements KlController {
-  value: number;
+export class ProportionalKlController extends CoefficientController {
   constructor(
     initial: number,
     readonly target: number,
     readonly horizon = 10000,
   ) {
-    this.value = checkCoef('ProportionalKlController', initial);
+    super('ProportionalKlController', initial);
     checkTarget(target);
     if (!(horizon > 0 && horizon < Infinity)) throw new ValueError(`klHorizon must be a finite number > 0 (got ${horizon})`);
   }
@@ -76,12 +79,6 @@ export class ProportionalKlController implements KlController {
     if (!Number.isInteger(nSteps) || nSteps < 1) throw new ValueError(`ProportionalKlController.update: nSteps must be a positive integer (got ${nSteps})`);
     const error = Math.min(Math.max(kl / this.target - 1, -0.2), 0.2);
     this.value *= 1 + (error * nSteps) / this.horizon;
-  }
-  state() {
-    return { value: this.value };
-  }
-  loadState(state: { value: number }): void {
-    this.value = checkCoef('ProportionalKlController.loadState', state?.value);
   }
 }
 
