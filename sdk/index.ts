@@ -22,9 +22,9 @@ export { SyncRolloutEngine, type SyncRolloutEngineOptions, type SyncRolloutEngin
 export { Prng, type PrngState } from './core/prng';
 export * from './envs/index';
 export * from './rewards/index';
-export { Timer, type Clock } from './core/timing';
-export { Logger, ConsoleSink, JsonlSink, CallbackSink, formatMetric, toJsonLine, type LogSink, type ConsoleSinkOptions } from './core/logger';
-export { ProgressBar, interactiveTerminal, formatDuration, type ProgressOptions } from './core/progress';
+export { Timer, type Clock } from './observability/timing';
+export { Logger, ConsoleSink, JsonlSink, CallbackSink, formatMetric, toJsonLine, type LogSink, type ConsoleSinkOptions } from './observability/logger';
+export { ProgressBar, interactiveTerminal, formatDuration, type ProgressOptions } from './observability/progress';
 export {
   serializeSafetensors,
   parseSafetensors,
@@ -34,7 +34,7 @@ export {
   type SafetensorsContents,
   type TensorData,
   type ParseOptions,
-} from './core/safetensors';
+} from './io/safetensors';
 export {
   saveCheckpoint,
   loadCheckpoint,
@@ -45,7 +45,7 @@ export {
   type LoadedCheckpoint,
   type SaveOptions,
   type SaveStep,
-} from './core/checkpoint';
+} from './io/checkpoint';
 export * from './nn/index';
 export { PPOTrainer, type PPOTrainerOptions, type ReferencePolicy } from './algos/ppo/trainer';
 export { defaultPPOConfig, resolvePPOConfig, type PPOConfig, type KlEstimatorName } from './algos/ppo/config';

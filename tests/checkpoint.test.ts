@@ -20,7 +20,7 @@ import {
   type SaveStep,
   type TensorData,
 } from '../sdk/index';
-import { readLittleEndian, writeLittleEndian } from '../sdk/core/safetensors';
+import { readLittleEndian, writeLittleEndian } from '../sdk/io/safetensors';
 import { checkpointState } from './fixtures/checkpoint_states';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));

@@ -4,7 +4,7 @@
 // KL coefficient, the core's PRNG state, the environment's and engine's state, config).
 // Resuming restores all of it, so training continues bit-identically (tests/ppo_checkpoint.test.ts).
 
-import { loadCheckpoint, saveCheckpoint, type CheckpointState, type LoadedCheckpoint } from '../../core/checkpoint';
+import { loadCheckpoint, saveCheckpoint, type CheckpointState, type LoadedCheckpoint } from '../../io/checkpoint';
 import { CheckpointError } from '../../core/errors';
 import type { StateDict } from '../../core/module';
 import type { PPOTrainer } from './trainer';
@@ -40,7 +40,7 @@ export function trainerCheckpointState(trainer: PPOTrainer): CheckpointState {
   };
 }
 
-/** Writes the trainer's state to `dir` atomically (see sdk/core/checkpoint.ts). */
+/** Writes the trainer's state to `dir` atomically (see sdk/io/checkpoint.ts). */
 export async function saveTrainerCheckpoint(dir: string, trainer: PPOTrainer): Promise<void> {
   await saveCheckpoint(dir, trainerCheckpointState(trainer));
 }

@@ -27,7 +27,7 @@ import { Adam, clipGradNorm } from '../../core/optim';
 import { sameShape } from '../../core/shape';
 import { getRngState, randomPermutation, sampleCategorical, seed as seedCore, setRngState } from '../../core/random';
 import { Tensor } from '../../core/tensor';
-import { Timer } from '../../core/timing';
+import { Timer } from '../../observability/timing';
 import { RolloutBuffer, explainedVariance, whiten } from '../../buffers/rollout_buffer';
 import { SyncRolloutEngine } from '../../engines/sync_rollout';
 import type { Environment } from '../../interfaces/environment';

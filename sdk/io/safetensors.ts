@@ -17,7 +17,7 @@
 // dtype, shape and byte range, then the ranges as a whole (no overlap, no gap, the data section
 // covered exactly). Each failure is a CheckpointError naming the check and the tensor.
 
-import { CheckpointError, formatShape } from './errors';
+import { CheckpointError, formatShape } from '../core/errors';
 
 /** Element types NovaRL reads and writes (safetensors' own names). */
 export type SafetensorsDtype = 'F64' | 'F32' | 'U32' | 'I32' | 'U8';

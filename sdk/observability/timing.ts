@@ -10,7 +10,7 @@
 // Timing only observes training; it never feeds it, so clock differences between runtimes do not
 // touch determinism.
 
-import { ValueError } from './errors';
+import { ValueError } from '../core/errors';
 
 /** Milliseconds from some fixed origin (performance.now's contract). */
 export type Clock = () => number;

@@ -6,7 +6,7 @@
 // and workers) it prints a plain line every `every` steps and at the last one, so logs stay readable:
 //   45/100 12.3 it/s ETA 0:04 reward=0.51 kl=0.0031
 
-import { ValueError } from './errors';
+import { ValueError } from '../core/errors';
 import { formatMetric } from './logger';
 import type { Clock } from './timing';
 

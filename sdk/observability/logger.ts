@@ -14,7 +14,7 @@
 // `step` and `nonfinite` are therefore reserved: no metric may have either name.
 
 import type { Metrics } from '../interfaces/trainer';
-import { NovaRLError, ValueError } from './errors';
+import { NovaRLError, ValueError } from '../core/errors';
 
 /** Where logged metrics go. */
 export interface LogSink {

@@ -27,8 +27,8 @@
 // Without a file system (browsers, workers) encodeCheckpoint() returns the same parts as bytes,
 // keyed by part name, and decodeCheckpoint() checks and reads them back.
 
-import { CheckpointError, type CheckpointCheck } from './errors';
-import type { StateDict } from './module';
+import { CheckpointError, type CheckpointCheck } from '../core/errors';
+import type { StateDict } from '../core/module';
 import { dtypeOf, parseSafetensors, serializeSafetensors, type SafeTensor, type TensorData } from './safetensors';
 
 /** What a checkpoint holds, as given to saveCheckpoint / encodeCheckpoint. */
