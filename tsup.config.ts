@@ -1,4 +1,4 @@
-// Two bundles with the same API, differing only in how init() obtains the .wasm (DESIGN.md 3):
+// Two bundles with the same API, differing only in how init() obtains the .wasm (docs/architecture.md, "Packaging"):
 //   dist/index.js          node, bun, deno: reads dist/novarl.*.wasm with node:fs
 //   dist/index.browser.js  browsers, bundlers, workerd, anything else: fetches the .wasm or takes
 //                          a WebAssembly.Module; no node: import at all (tests/runtimes.test.ts)

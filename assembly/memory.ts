@@ -1,4 +1,4 @@
-// Memory: two arenas over one linear memory (DESIGN.md section 2).
+// Memory: two arenas over one linear memory (docs/architecture.md, "Memory").
 //
 //   persistent  parameters, gradients, optimizer state, input buffers: a first-fit free list,
 //               blocks live until freed.

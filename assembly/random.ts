@@ -1,4 +1,4 @@
-// Seeded randomness that gives the same bits on every engine (DESIGN.md section 6).
+// Seeded randomness that gives the same bits on every engine (docs/architecture.md, "Determinism").
 //
 // Generator: xoshiro128** (Blackman and Vigna), 128 bits of state, seeded through splitmix32.
 // Normals: Box-Muller in f64 with AssemblyScript's software Math.log/sin/cos/sqrt. Every fill

@@ -1,5 +1,5 @@
 // PPO on CartPole-v1 with CleanRL's ppo.py defaults: the check that NovaRL's PPO is PPO.
-// CleanRL reaches a return of 490 +- 6 by 500k steps with these settings (DESIGN.md section 5);
+// CleanRL reaches a return of 490 +- 6 by 500k steps with these settings (docs/architecture.md, "Algorithms");
 // this run stops as soon as the mean return of the last 20 finished episodes reaches 475
 // (Gymnasium's "solved" threshold for CartPole-v1) and prints the global step and wall time.
 //

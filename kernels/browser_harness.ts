@@ -6,7 +6,7 @@
 //
 // Chromium runs with WebGL on SwiftShader (software) even with --disable-gpu; playwright adds
 // --headless and --enable-unsafe-swiftshader itself. --disable-software-rasterizer would remove
-// WebGL, so it is not passed (DESIGN.md section 4).
+// WebGL, so it is not passed (docs/architecture.md, "Toolchain facts").
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

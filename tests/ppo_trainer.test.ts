@@ -335,7 +335,7 @@ describe('one update against the float64 reference', () => {
 });
 
 describe('determinism', () => {
-  it('the SIMD and scalar builds of the core train bit-identically (DESIGN.md section 6)', async () => {
+  it('the SIMD and scalar builds of the core train bit-identically (docs/architecture.md, "Determinism")', async () => {
     const { simd, scalar } = await loadCores();
     const runOn = (core: Core) => {
       const previous = setDefaultCore(core);

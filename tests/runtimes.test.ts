@@ -1,4 +1,4 @@
-// One build on every runtime (DESIGN.md sections 3 and 6). The same training script
+// One build on every runtime (docs/architecture.md, "Packaging" and "Determinism"). The same training script
 // (examples/determinism/train.mjs: single-turn RLHF PPO at a fixed seed) runs on Node, Bun,
 // Deno, headless Chromium (plain ESM with an import map, and an esbuild bundle) and workerd,
 // each with the SIMD and the scalar build, and prints an FNV-1a hash of the final parameters.

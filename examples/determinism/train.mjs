@@ -2,7 +2,7 @@
 // fixed seed and a small budget), written against the public API of the built SDK only, so that
 // Node, Bun, Deno, Chromium and workerd all run exactly this code. Each runtime's entry point
 // (node.mjs, browser.html, worker.mjs) resolves 'novarl' its own way and calls train() twice:
-// with the SIMD build and with the scalar build. DESIGN.md section 6 promises the same bits.
+// with the SIMD build and with the scalar build. docs/architecture.md ("Determinism") promises the same bits.
 
 import {
   ActorCritic,

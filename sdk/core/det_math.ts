@@ -1,4 +1,4 @@
-// Deterministic transcendentals for host code that feeds training (DESIGN.md section 6):
+// Deterministic transcendentals for host code that feeds training (docs/architecture.md, "Determinism"):
 // JavaScript engines disagree in the last bit of Math.exp/log/sin/cos/tanh/pow; the core's
 // software versions give the same bits on every runtime. + - * / and Math.sqrt are exact in
 // JavaScript already and need no help.

@@ -8,7 +8,7 @@
 // log-probs and values, the (shaped) rewards the environment returned for those actions, and
 // the environment's dones of that step ("the episode ended with this step"; see gae.ts).
 //
-// Every environment output is checked where it enters (DESIGN.md section 7): lengths, finite
+// Every environment output is checked where it enters (docs/architecture.md, "Untrusted input"): lengths, finite
 // observations and rewards, 0/1 dones; the policy's actions are checked against the action
 // space before the environment sees them.
 

@@ -1,5 +1,5 @@
 // Float64 reference implementations of the fused losses (assembly/losses/), written from the
-// formulas (DESIGN.md section 5; CleanRL ppo.py; TRL) and sharing no code with the core. Tests
+// formulas (docs/architecture.md, "Algorithms"; CleanRL ppo.py; TRL) and sharing no code with the core. Tests
 // compare the core's values to these and its gradients to their central finite differences.
 
 type Vec = ArrayLike<number>;

@@ -1,5 +1,5 @@
 // Float64 reference of one PPO update (one minibatch per epoch) for NovaRL's ActorCritic with
-// separate tanh trunks, written from the formulas (DESIGN.md section 5; CleanRL ppo.py;
+// separate tanh trunks, written from the formulas (docs/architecture.md, "Algorithms"; CleanRL ppo.py;
 // torch.optim.Adam; torch.nn.utils.clip_grad_norm_) and sharing no code with the SDK. The loss
 // terms come from ./losses.ts (checked against the core elsewhere); gradients are central finite
 // differences of the whole float64 loss, so no hand-derived backward is trusted here.

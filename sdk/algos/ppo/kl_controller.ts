@@ -1,4 +1,4 @@
-// KL coefficient controllers (DESIGN.md section 5). Each holds the current coefficient `value`
+// KL coefficient controllers (docs/architecture.md, "Algorithms"). Each holds the current coefficient `value`
 // (beta) and updates it from the measured KL to the reference after every PPO update.
 
 import { NumericError, ValueError } from '../../core/errors';
