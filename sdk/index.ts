@@ -55,3 +55,21 @@ export { ppoClipLoss, klEstimate, entropyFromLogits, valueLoss, maskedMean, type
 export { Optimizer, SGD, Adam, AdamW, AdamBase, clipGradNorm, type SGDOptions, type AdamOptions, type OptimizerState } from './core/optim';
 export { seed, getRngState, setRngState, uniform_, normal_, orthogonal_, sampleCategorical, randomPermutation } from './core/random';
 export * from '../kernels/index';
+// GPT-2 language model (transformers' GPT2LMHeadModel layout) and the Hugging Face model directory
+export { GPT, resolveGPTConfig, tokenLogProbsOf, MASKED_SCORE, type GPTConfig, type ResolvedGPTConfig, type GPTOptions, type GPTForwardOptions, type GPTLossOptions, type TokenRows } from './nn/gpt';
+export {
+  saveHuggingFace,
+  loadHuggingFace,
+  encodeHuggingFace,
+  decodeHuggingFace,
+  huggingFaceConfig,
+  gptConfigFromHuggingFace,
+  TRANSFORMERS_VERSION,
+  type HuggingFaceTokenizerSource,
+  type GenerationDefaults,
+  type HuggingFaceSaveOptions,
+  type HuggingFaceDiskSaveOptions,
+  type HuggingFaceSaveStep,
+  type HuggingFaceLoadOptions,
+  type LoadedHuggingFace,
+} from './io/huggingface';

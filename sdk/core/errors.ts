@@ -83,3 +83,46 @@ export class CheckpointError extends NovaRLError {
     super(message);
   }
 }
+
+/** Which check a Hugging Face model directory (sdk/io/huggingface.ts) failed. */
+export type HuggingFaceProblem =
+  | 'missing-file' // config.json or model.safetensors is absent (or the directory itself)
+  | 'config' // config.json is not JSON, or a field is missing, malformed or describes another model
+  | 'generation-config' // generation_config.json is not a JSON object
+  | 'tokenizer' // a tokenizer file is not UTF-8 text, or a tokenizer gave a file name it may not use
+  | 'missing-tensor' // a parameter of the model has no tensor in model.safetensors
+  | 'unexpected-tensor' // model.safetensors holds a tensor the model does not have (or an untied lm_head)
+  | 'tensor-shape' // a tensor's shape differs from the config's
+  | 'tensor-dtype' // a tensor is not F32
+  | 'io'; // the file system refused a read or a write, or the target is not a model directory
+
+const HUGGING_FACE_CHECKS: Record<HuggingFaceProblem, CheckpointCheck> = {
+  'missing-file': 'missing',
+  config: 'json',
+  'generation-config': 'json',
+  tokenizer: 'json',
+  'missing-tensor': 'mismatch',
+  'unexpected-tensor': 'mismatch',
+  'tensor-shape': 'mismatch',
+  'tensor-dtype': 'dtype',
+  io: 'io',
+};
+
+/**
+ * A Hugging Face model directory that cannot be written or read. A CheckpointError (so one
+ * catch covers corrupt safetensors bytes too), with the finer `problem` and, for config.json,
+ * the `field` concerned.
+ */
+export class HuggingFaceError extends CheckpointError {
+  override name = 'HuggingFaceError';
+  constructor(
+    message: string,
+    readonly problem: HuggingFaceProblem,
+    file?: string,
+    tensor?: string,
+    /** The config.json field concerned, when there is one. */
+    readonly field?: string,
+  ) {
+    super(message, HUGGING_FACE_CHECKS[problem], file, tensor);
+  }
+}
