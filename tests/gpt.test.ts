@@ -21,6 +21,8 @@ import {
   getRngState,
   init,
   loadHuggingFace,
+  noGrad,
+  tokenLogProbsOf,
   parseSafetensors,
   saveHuggingFace,
   seed,
@@ -31,7 +33,7 @@ import {
   type SafeTensor,
 } from '../sdk/index';
 import { FAKE_TOKENIZER, SMALL_GPT, seededGPT } from './fixtures/huggingface_states';
-import { expectBitwiseEqual, expectClose } from './util';
+import { expectBitwiseEqual, expectClose, rng } from './util';
 
 let core: Core;
 let root: string;
@@ -220,6 +222,47 @@ describe('GPT module', () => {
     core.endStep();
     model.free();
     plain.free();
+  });
+
+  it('every parameter\'s gradient matches a central finite difference of the loss along a random direction', () => {
+    // A check that needs no PyTorch (tests/gpt_torch.test.ts compares every element against
+    // float64 PyTorch). The loss is evaluated in float32 (~1e-6 absolute rounding), so with h = 1e-2
+    // along a unit direction the difference quotient carries ~1e-4 of rounding and ~h^2 of
+    // truncation; measured worst 0.3% (3e-5 absolute). 1% + 1e-4 still catches a wrong, missing or
+    // misplaced gradient, which is off by O(1).
+    const model = seededGPT(13, true);
+    for (const [, p] of model.namedParameters()) p.set(p.toArray().map((x, i) => x + 0.05 * Math.sin(7 * i + p.size))); // move off the init's zeros and ones
+    const ids = [[0, 0, 5, 17, 3, 44, 90, 12], [8, 1, 64, 23, 7, 70, 2, 9]];
+    const targets = ids.map((row) => [...row.slice(1), 11]);
+    const attentionMask = [[0, 0, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1]];
+    const objective = (): Tensor => {
+      const { logits, values } = model.forwardWithValues(ids, { attentionMask });
+      const ce = tokenLogProbsOf(logits, Tensor.from(targets.flat(), [2, 8])).mean().neg();
+      return ce.add(values.mul(values).mean().mul(0.5)); // the value head gets a gradient too
+    };
+    model.zeroGrad();
+    objective().backward();
+    const grads = new Map(model.namedParameters().map(([n, p]) => [n, p.grad()!]));
+    core.endStep();
+    const r = rng(99);
+    const h = 1e-2;
+    for (const [name, p] of model.namedParameters()) {
+      const original = p.toArray();
+      const u = Float64Array.from({ length: p.size }, () => r() - 0.5);
+      const norm = Math.sqrt(u.reduce((a, x) => a + x * x, 0));
+      const at = (sign: number): number => {
+        p.set(original.map((x, i) => x + sign * h * u[i]! / norm));
+        const value = noGrad(() => objective().item());
+        core.endStep();
+        return value;
+      };
+      const numeric = (at(1) - at(-1)) / (2 * h);
+      p.set(original);
+      const g = grads.get(name)!;
+      const analytic = g.reduce((a, x, i) => a + x * u[i]! / norm, 0);
+      expect(Math.abs(numeric - analytic), `${name}: finite difference ${numeric}, gradient ${analytic}`).toBeLessThan(0.01 * Math.abs(analytic) + 1e-4);
+    }
+    model.free();
   });
 
   it('refuses bad configs and inputs with typed errors', () => {
