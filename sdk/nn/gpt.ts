@@ -133,8 +133,8 @@ class Attention extends Module {
     this.c_proj = new Conv1D(nEmbd, nEmbd, core);
   }
 
-  // x: (B, T, C), allowed: (B, 1, T, T) of 0/1 -> (B, T, C)
-  forward(x: Tensor, allowed: Tensor): Tensor {
+  // x: (B, T, C), keyMask: (B, T) of 0/1 or undefined (no padding) -> (B, T, C)
+  forward(x: Tensor, keyMask: Tensor | undefined): Tensor {
     const [B, T, C] = x.shape as [number, number, number];
     const H = this.nHead, D = C / H;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
@@ -143,26 +143,25 @@ class Attention extends Module {
     const heads = (s: number): Tensor =>
       Tensor.embedding(parts, partRows(B * T, s, x.core)) // (B*T, C)
         .reshape([B, T, H, D])
-        .transpose(1, 2) // (B, H, T, D)
-        .reshape([B * H, T, D]);
-    const y = attend(heads(0), heads(1), heads(2), allowed, B, H); // (B*H, T, D)
-    const merged = y.reshape([B, H, T, D]).transpose(1, 2).reshape([B, T, C]);
-    return this.c_proj.forward(merged);
+        .transpose(1, 2); // (B, H, T, D)
+    const y = attend(heads(0), heads(1), heads(2), keyMask); // (B, H, T, D)
+    return this.c_proj.forward(y.transpose(1, 2).reshape([B, T, C]));
   }
 }
 
 /**
- * Causal self-attention of H heads: softmax(q k^T / sqrt(D) where allowed, else MASKED_SCORE) v.
- * q, k, v: (B*H, T, D); allowed: (B, 1, T, T), 1 where query i may see key j (j <= i and key j
- * not padding). Returns (B*H, T, D). All attention arithmetic is in this one function, so it can
- * become a single call to a fused attention op.
+ * Causal self-attention: softmax(q k^T / sqrt(D), with masked scores set to MASKED_SCORE) v.
+ * q, k, v: (B, H, T, D); query i sees key j when j <= i and keyMask[b, j] is 1. Returns
+ * (B, H, T, D). All attention arithmetic is in this one function, composed from today's ops, so
+ * it can become one call to a fused attention op with the same arguments.
  */
-function attend(q: Tensor, k: Tensor, v: Tensor, allowed: Tensor, B: number, H: number): Tensor {
-  const [, T, D] = q.shape as [number, number, number];
-  const scores = q.matmul(k, { transB: true }).div(Math.sqrt(D)).reshape([B, H, T, T]);
+function attend(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | undefined): Tensor {
+  const [B, H, T, D] = q.shape as [number, number, number, number];
+  const allowed = Tensor.from(allowedKeys(B, T, keyMask?.view()), [B, 1, T, T], { core: q.core });
+  const scores = q.reshape([B * H, T, D]).matmul(k.reshape([B * H, T, D]), { transB: true }).div(Math.sqrt(D)).reshape([B, H, T, T]);
   const fill = Tensor.scalar(MASKED_SCORE, { core: q.core });
   const weights = Tensor.where(allowed, scores, fill).softmax().reshape([B * H, T, T]);
-  return weights.matmul(v);
+  return weights.matmul(v.reshape([B * H, T, D])).reshape([B, H, T, D]);
 }
 
 /** Index rows 3 r + s for r < rows: selects part s of every token from qkv viewed (rows*3, C). */
@@ -197,8 +196,8 @@ class Block extends Module {
     this.ln_2 = new LayerNorm(config.nEmbd, config.layerNormEpsilon, core);
     this.mlp = new MLP(config.nEmbd, core);
   }
-  forward(x: Tensor, allowed: Tensor): Tensor {
-    const h = x.add(this.attn.forward(this.ln_1.forward(x), allowed));
+  forward(x: Tensor, keyMask: Tensor | undefined): Tensor {
+    const h = x.add(this.attn.forward(this.ln_1.forward(x), keyMask));
     return h.add(this.mlp.forward(this.ln_2.forward(h)));
   }
 }
@@ -288,8 +287,8 @@ export class GPT extends Module {
 
     const t = this.transformer;
     let x = Tensor.embedding(t.wte.weight, tokens).add(Tensor.embedding(t.wpe.weight, Tensor.from(positions, [B, T], { core: this.core })));
-    const allowed = Tensor.from(allowedKeys(B, T, mask), [B, 1, T, T], { core: this.core });
-    for (const block of t.h) x = block.forward(x, allowed);
+    const keyMask = mask && Tensor.from(mask, [B, T], { core: this.core });
+    for (const block of t.h) x = block.forward(x, keyMask);
     return t.ln_f.forward(x);
   }
 
@@ -412,7 +411,7 @@ function defaultPositions(B: number, T: number, mask: Float32Array | undefined):
 }
 
 /** allowed[b, 0, i, j] = 1 when key j <= i and key j is not padding: (B, 1, T, T). */
-function allowedKeys(B: number, T: number, mask: Float32Array | undefined): Float32Array {
+function allowedKeys(B: number, T: number, mask: ArrayLike<number> | undefined): Float32Array {
   const out = new Float32Array(B * T * T);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < T; i++) {
