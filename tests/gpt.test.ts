@@ -19,7 +19,6 @@ import {
   decodeHuggingFace,
   encodeHuggingFace,
   getRngState,
-  init,
   loadHuggingFace,
   noGrad,
   tokenLogProbsOf,
@@ -33,7 +32,7 @@ import {
   type SafeTensor,
 } from '../sdk/index';
 import { FAKE_TOKENIZER, SMALL_GPT, seededGPT } from './fixtures/huggingface_states';
-import { expectBitwiseEqual, expectClose, rng } from './util';
+import { expectBitwiseEqual, expectClose, loadCores, rng } from './util';
 
 let core: Core;
 let root: string;
@@ -41,7 +40,7 @@ let dirCount = 0;
 const freshDir = (): string => join(root, `model-${dirCount++}`);
 
 beforeAll(async () => {
-  core = await init();
+  core = (await loadCores()).simd; // both builds; the SIMD one is the default core
   root = mkdtempSync(join(tmpdir(), 'novarl-gpt-'));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -263,6 +262,30 @@ describe('GPT module', () => {
       expect(Math.abs(numeric - analytic), `${name}: finite difference ${numeric}, gradient ${analytic}`).toBeLessThan(0.01 * Math.abs(analytic) + 1e-4);
     }
     model.free();
+  });
+
+  it('the SIMD and the scalar build give the same bits: init, logits, loss and every gradient', async () => {
+    const { simd, scalar } = await loadCores();
+    const results = [simd, scalar].map((c) => {
+      seed(14, c);
+      const model = new GPT(SMALL_GPT, { valueHead: true, core: c });
+      const ids = [[0, 0, 5, 17, 3, 44, 90, 12], [8, 1, 64, 23, 7, 70, 2, 9]];
+      const attentionMask = [[0, 0, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1]];
+      const { logits, values } = model.forwardWithValues(ids, { attentionMask });
+      const loss = tokenLogProbsOf(logits, Tensor.from(ids.flat(), [2, 8], { core: c })).mean().neg().add(values.mean());
+      loss.backward();
+      const out = { logits: logits.toArray(), loss: Float32Array.of(loss.item()), params: model.namedParameters().map(([n, p]) => [n, p.toArray(), p.grad()!] as const) };
+      c.endStep();
+      model.free();
+      return out;
+    });
+    const [a, b] = results as [(typeof results)[0], (typeof results)[0]];
+    expectBitwiseEqual(a.logits, b.logits, 'logits');
+    expectBitwiseEqual(a.loss, b.loss, 'loss');
+    a.params.forEach(([name, value, grad], i) => {
+      expectBitwiseEqual(value, b.params[i]![1], `${name} init`);
+      expectBitwiseEqual(grad, b.params[i]![2], `${name} gradient`);
+    });
   });
 
   it('refuses bad configs and inputs with typed errors', () => {
