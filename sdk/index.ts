@@ -55,3 +55,8 @@ export { ppoClipLoss, klEstimate, entropyFromLogits, valueLoss, maskedMean, type
 export { Optimizer, SGD, Adam, AdamW, AdamBase, clipGradNorm, type SGDOptions, type AdamOptions, type OptimizerState } from './core/optim';
 export { seed, getRngState, setRngState, uniform_, normal_, orthogonal_, sampleCategorical, randomPermutation } from './core/random';
 export * from '../kernels/index';
+// Transformer ops: narrow / writeInto / crossEntropy / tokenLogProbs / argmax are Tensor
+// methods; fused causal attention beside its composed reference; token sampling.
+export { causalSelfAttention, causalSelfAttentionReference, type AttentionOptions } from './nn/attention';
+export { sampleTokens, type SampleTokensOptions, type SampledTokens } from './core/random';
+export { MAX_VOCABULARY, type CrossEntropyOptions } from './core/tensor';
