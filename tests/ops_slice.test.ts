@@ -80,7 +80,7 @@ describe('writeInto', () => {
     const shape = [2, 3, 9, 5];
     for (const core of [cores.simd, cores.scalar]) {
       const cache = Tensor.zeros(shape, { core, persistent: true });
-      let expected = new Float64Array(size(shape));
+      let expected: Float64Array = new Float64Array(size(shape));
       try {
         noGrad(() => {
           // a prompt block of 4 positions, then 3 single positions, one step each

@@ -9,12 +9,15 @@
 // A query row with no allowed key (every key masked) gets out_i = 0 and passes no gradient,
 // rather than the 0/0 = NaN of a softmax over nothing.
 //
-// Per head the (T, S) score matrix lives in a scratch buffer reused by every head; backward
-// recomputes it from q and k and keeps only each row's max and exp-sum from forward (2 floats
-// per query row; the log-sum-exp in two parts), not the (B, H, T, S) probabilities. The f32
-// operations are those of the composed version (sdk/nn/attention.ts: matmul, mul by the scale,
-// where, softmax, matmul) in the same order: products through gemm with the same arguments,
-// row max, exp and sums through the kernels.ts helpers softmax uses.
+// Work goes one head and one block of BLOCK query rows at a time: rows [i0, i0 + n) only see
+// keys [0, width) with width = min(S, P + i0 + n), so the masked future beyond it is never
+// computed (about a third of the work at P = 0). The block's (n, width) scores live in scratch
+// buffers reused by every block; backward recomputes them from q and k and keeps only each
+// row's max and exp-sum from forward (2 floats per query row: the log-sum-exp in two parts),
+// not the (B, H, T, S) probabilities. The formulas are the composed version's
+// (sdk/nn/attention.ts: matmul, mul by the scale, where, softmax, matmul), products through
+// gemm, row max, exp and sums through the kernels.ts helpers softmax uses; only the grouping of
+// some sums differs (shorter rows, dk and dv summed block by block).
 
 import { dataOf, gradPtrOf, newScratch, gradFor, dimOf, ERR_OUT_OF_MEMORY } from '../tensor';
 import { scratchAlloc } from '../memory';
@@ -22,18 +25,21 @@ import { tracks, record, recOut, recA, recB, recC, recInt, recF0, recPtr, setRec
 import { gemm } from './gemm';
 import { maxRow, expShiftedSum, sumCanonical } from './kernels';
 
+/** Query rows per block. */
+const BLOCK: i32 = 32;
+
 /**
- * One head's scaled, masked scores: scores (T, S) = q (T, D) k (S, D)^T * scale, then -inf
- * where key j is in query i's future (j > past + i) or masked out (keyMask[j] == 0; keyMask 0:
- * no mask). Returns false when gemm cannot allocate its workspace.
+ * One block's scaled, masked scores: scores (n, width) = q (n, D) k (width, D)^T * scale, then
+ * -inf where key j is in query row i0 + i's future (j > past + i0 + i) or masked out
+ * (keyMask[j] == 0; keyMask 0: no mask). Returns false when gemm cannot allocate its workspace.
  */
-function headScores(qh: usize, kh: usize, keyMask: usize, scores: usize, t: i32, s: i32, d: i32, past: i32, scale: f32): bool {
-  if (!gemm(false, true, t, s, d, qh, kh, scores, false)) return false;
-  for (let i = 0; i < t; i++) {
-    const row = scores + (<usize>(i * s) << 2);
-    for (let j = 0; j < s; j++) {
+function blockScores(qb: usize, kh: usize, keyMask: usize, scores: usize, n: i32, width: i32, d: i32, last: i32, scale: f32): bool {
+  if (!gemm(false, true, n, width, d, qb, kh, scores, false)) return false;
+  for (let i = 0; i < n; i++) {
+    const row = scores + (<usize>(i * width) << 2);
+    for (let j = 0; j < width; j++) {
       const o = <usize>j << 2;
-      const allowed = j <= past + i && (keyMask == 0 || load<f32>(keyMask + o) != 0);
+      const allowed = j <= last + i && (keyMask == 0 || load<f32>(keyMask + o) != 0);
       store<f32>(row + o, allowed ? load<f32>(row + o) * scale : -Infinity);
     }
   }
@@ -45,25 +51,25 @@ function headScores(qh: usize, kh: usize, keyMask: usize, scores: usize, t: i32,
  * (rowMax -inf). With `fresh`, rowMax and rowSum are computed here and written out (forward);
  * otherwise they are read (backward recomputes the forward's probabilities bit for bit).
  */
-function headProbs(scores: usize, probs: usize, rowMax: usize, rowSum: usize, t: i32, s: i32, fresh: bool): void {
-  for (let i = 0; i < t; i++) {
-    const x = scores + (<usize>(i * s) << 2), y = probs + (<usize>(i * s) << 2);
-    const m = fresh ? maxRow(x, s) : load<f32>(rowMax + (<usize>i << 2));
+function blockProbs(scores: usize, probs: usize, rowMax: usize, rowSum: usize, n: i32, width: i32, fresh: bool): void {
+  for (let i = 0; i < n; i++) {
+    const x = scores + (<usize>(i * width) << 2), y = probs + (<usize>(i * width) << 2);
+    const m = fresh ? maxRow(x, width) : load<f32>(rowMax + (<usize>i << 2));
     if (m == -Infinity) {
-      memory.fill(y, 0, <usize>s << 2);
+      memory.fill(y, 0, <usize>width << 2);
       if (fresh) {
         store<f32>(rowMax + (<usize>i << 2), m);
         store<f32>(rowSum + (<usize>i << 2), 0);
       }
       continue;
     }
-    const sum = expShiftedSum(x, y, s, m);
+    const sum = expShiftedSum(x, y, width, m);
     const total = fresh ? sum : load<f32>(rowSum + (<usize>i << 2));
     if (fresh) {
       store<f32>(rowMax + (<usize>i << 2), m);
       store<f32>(rowSum + (<usize>i << 2), total);
     }
-    for (let j = 0; j < s; j++) {
+    for (let j = 0; j < width; j++) {
       const o = <usize>j << 2;
       store<f32>(y + o, load<f32>(y + o) / total);
     }
@@ -82,7 +88,8 @@ export function opCausalAttention(q: i32, k: i32, v: i32, mask: i32): i32 {
   // saved: rowMax (B, H, T), rowSum (B, H, T), then a copy of the mask (B, S)
   const maskFloats: i32 = mask >= 0 ? b * s : 0;
   const saved = scratchAlloc(<usize>(2 * rows + maskFloats) << 2);
-  const scores = scratchAlloc(<usize>(t * s) << 2), probs = scratchAlloc(<usize>(t * s) << 2);
+  const blockRows = min(BLOCK, t);
+  const scores = scratchAlloc(<usize>(blockRows * s) << 2), probs = scratchAlloc(<usize>(blockRows * s) << 2);
   if (saved == 0 || scores == 0 || probs == 0) return ERR_OUT_OF_MEMORY;
   const maskCopy = mask >= 0 ? saved + (<usize>(2 * rows) << 2) : 0;
   if (mask >= 0) memory.copy(maskCopy, dataOf(mask), <usize>(b * s) << 2);
@@ -90,12 +97,15 @@ export function opCausalAttention(q: i32, k: i32, v: i32, mask: i32): i32 {
     const keyMask = mask >= 0 ? maskCopy + (<usize>(bi * s) << 2) : 0;
     for (let hi = 0; hi < h; hi++) {
       const head = bi * h + hi;
-      const qh = dataOf(q) + (<usize>(head * t * d) << 2);
       const kh = dataOf(k) + (<usize>(head * s * d) << 2), vh = dataOf(v) + (<usize>(head * s * d) << 2);
-      if (!headScores(qh, kh, keyMask, scores, t, s, d, past, scale)) return ERR_OUT_OF_MEMORY;
-      const rowMax = saved + (<usize>(head * t) << 2), rowSum = saved + (<usize>(rows + head * t) << 2);
-      headProbs(scores, probs, rowMax, rowSum, t, s, true);
-      if (!gemm(false, false, t, d, s, probs, vh, dataOf(out) + (<usize>(head * t * d) << 2), false)) return ERR_OUT_OF_MEMORY;
+      for (let i0 = 0; i0 < t; i0 += BLOCK) {
+        const n = min(BLOCK, t - i0), width = min(s, past + i0 + n);
+        const row = head * t + i0;
+        const qb = dataOf(q) + (<usize>(row * d) << 2);
+        if (!blockScores(qb, kh, keyMask, scores, n, width, d, past + i0, scale)) return ERR_OUT_OF_MEMORY;
+        blockProbs(scores, probs, saved + (<usize>row << 2), saved + (<usize>(rows + row) << 2), n, width, true);
+        if (!gemm(false, false, n, d, width, probs, vh, dataOf(out) + (<usize>(row * d) << 2), false)) return ERR_OUT_OF_MEMORY;
+      }
     }
   }
   if (requires) {
@@ -108,7 +118,7 @@ export function opCausalAttention(q: i32, k: i32, v: i32, mask: i32): i32 {
   return out;
 }
 
-// Backward, per head, with p recomputed and dO = dout:
+// Backward, per head and block, with p recomputed and dO = dout:
 //   dv += p^T dO                                  (out = p v)
 //   dp  = dO v^T
 //   dz[i, j] = p[i, j] (dp[i, j] - sum_j' dp[i, j'] p[i, j'])   (softmax)
@@ -120,8 +130,9 @@ function causalAttentionBackward(r: usize): void {
   const b = dimOf(q, 0), h = dimOf(q, 1), t = dimOf(q, 2), d = dimOf(q, 3), s = dimOf(k, 2);
   const past = s - t, rows = b * h * t, scale = recF0(r), saved = recPtr(r);
   const maskCopy = recInt(r) != 0 ? saved + (<usize>(2 * rows) << 2) : 0;
-  const scores = scratchAlloc(<usize>(t * s) << 2), probs = scratchAlloc(<usize>(t * s) << 2);
-  const dp = scratchAlloc(<usize>(t * s) << 2), products = scratchAlloc(<usize>s << 2);
+  const blockRows = min(BLOCK, t);
+  const scores = scratchAlloc(<usize>(blockRows * s) << 2), probs = scratchAlloc(<usize>(blockRows * s) << 2);
+  const dp = scratchAlloc(<usize>(blockRows * s) << 2), products = scratchAlloc(<usize>s << 2);
   if (scores == 0 || probs == 0 || dp == 0 || products == 0) {
     failBackward();
     return;
@@ -131,37 +142,43 @@ function causalAttentionBackward(r: usize): void {
     const keyMask = maskCopy != 0 ? maskCopy + (<usize>(bi * s) << 2) : 0;
     for (let hi = 0; hi < h; hi++) {
       const head = bi * h + hi;
-      const qOff = <usize>(head * t * d) << 2, kvOff = <usize>(head * s * d) << 2;
-      const qh = dataOf(q) + qOff, kh = dataOf(k) + kvOff, vh = dataOf(v) + kvOff, gh = g + qOff;
-      if (!headScores(qh, kh, keyMask, scores, t, s, d, past, scale)) {
-        failBackward();
-        return;
-      }
-      headProbs(scores, probs, saved + (<usize>(head * t) << 2), saved + (<usize>(rows + head * t) << 2), t, s, false);
-      if (gv != 0 && !gemm(true, false, s, d, t, probs, gh, gv + kvOff, true)) failBackward();
-      if (gq == 0 && gk == 0) continue;
-      memory.fill(dp, 0, <usize>(t * s) << 2);
-      if (!gemm(false, true, t, s, d, gh, vh, dp, true)) {
-        failBackward();
-        return;
-      }
-      // dz overwrites the scores buffer
-      for (let i = 0; i < t; i++) {
-        const o = <usize>(i * s) << 2;
-        const pRow = probs + o, dpRow = dp + o, dz = scores + o;
-        for (let j = 0; j < s; j++) {
-          const c = <usize>j << 2;
-          store<f32>(products + c, load<f32>(dpRow + c) * load<f32>(pRow + c));
+      const kvOff = <usize>(head * s * d) << 2;
+      const kh = dataOf(k) + kvOff, vh = dataOf(v) + kvOff;
+      for (let i0 = 0; i0 < t; i0 += BLOCK) {
+        const n = min(BLOCK, t - i0), width = min(s, past + i0 + n);
+        const row = head * t + i0;
+        const qOff = <usize>(row * d) << 2;
+        const qb = dataOf(q) + qOff, gb = g + qOff;
+        if (!blockScores(qb, kh, keyMask, scores, n, width, d, past + i0, scale)) {
+          failBackward();
+          return;
         }
-        const dot = sumCanonical(products, s);
-        for (let j = 0; j < s; j++) {
-          const c = <usize>j << 2;
-          const allowed = j <= past + i && (keyMask == 0 || load<f32>(keyMask + c) != 0);
-          store<f32>(dz + c, allowed ? (load<f32>(pRow + c) * (load<f32>(dpRow + c) - dot)) * scale : 0);
+        blockProbs(scores, probs, saved + (<usize>row << 2), saved + (<usize>(rows + row) << 2), n, width, false);
+        if (gv != 0 && !gemm(true, false, width, d, n, probs, gb, gv + kvOff, true)) failBackward();
+        if (gq == 0 && gk == 0) continue;
+        memory.fill(dp, 0, <usize>(n * width) << 2);
+        if (!gemm(false, true, n, width, d, gb, vh, dp, true)) {
+          failBackward();
+          return;
         }
+        // dz overwrites the scores buffer
+        for (let i = 0; i < n; i++) {
+          const o = <usize>(i * width) << 2;
+          const pRow = probs + o, dpRow = dp + o, dz = scores + o;
+          for (let j = 0; j < width; j++) {
+            const c = <usize>j << 2;
+            store<f32>(products + c, load<f32>(dpRow + c) * load<f32>(pRow + c));
+          }
+          const dot = sumCanonical(products, width);
+          for (let j = 0; j < width; j++) {
+            const c = <usize>j << 2;
+            const allowed = j <= past + i0 + i && (keyMask == 0 || load<f32>(keyMask + c) != 0);
+            store<f32>(dz + c, allowed ? (load<f32>(pRow + c) * (load<f32>(dpRow + c) - dot)) * scale : 0);
+          }
+        }
+        if (gq != 0 && !gemm(false, false, n, d, width, scores, kh, gq + qOff, true)) failBackward();
+        if (gk != 0 && !gemm(true, false, width, d, n, scores, qb, gk + kvOff, true)) failBackward();
       }
-      if (gq != 0 && !gemm(false, false, t, d, s, scores, kh, gq + qOff, true)) failBackward();
-      if (gk != 0 && !gemm(true, false, s, d, t, scores, qh, gk + kvOff, true)) failBackward();
     }
   }
 }
