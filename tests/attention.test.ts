@@ -54,6 +54,8 @@ const CASES: Case[] = [
   // pad 4 > past 0: queries 0..3 of batch row 1 have no allowed key
   { b: 2, h: 2, t: 7, past: 0, d: 4, pad: [0, 4] },
   { b: 1, h: 1, t: 9, past: 0, d: 17 },
+  // two blocks of query rows (32 + 8)
+  { b: 1, h: 1, t: 40, past: 3, d: 2, pad: [2] },
 ];
 
 const label = (c: Case) => `B${c.b} H${c.h} T${c.t} P${c.past} D${c.d}${c.pad ? ` pad ${c.pad}` : ''}`;
@@ -110,7 +112,9 @@ function runBoth(c: Case, fn: typeof causalSelfAttention): Float32Array[] {
 }
 
 describe('fused == composed reference', () => {
-  it.each(CASES.filter((c) => c !== CASES[4]).map((c) => [label(c), c] as const))('%s', (_, c) => {
+  // beyond one block of 32 query rows, with a past and a mask
+  const longer: Case[] = [{ b: 1, h: 2, t: 70, past: 5, d: 8, pad: [3] }, { b: 2, h: 1, t: 33, past: 0, d: 16 }];
+  it.each([...CASES.filter((c) => c !== CASES[4]), ...longer].map((c) => [label(c), c] as const))('%s', (_, c) => {
     const fused = runBoth(c, causalSelfAttention);
     const composed = runBoth(c, causalSelfAttentionReference);
     ['out', 'dq', 'dk', 'dv'].forEach((name, i) => expectClose(fused[i]!, composed[i]!, `${label(c)} ${name}`, 1e-6, 1e-7));
