@@ -10,7 +10,9 @@
 // "GFLOP/s" counts the four (T, S, D) products of the full score matrix, 2 T S D each, forward
 // (q k^T, p v) and twice that backward (dv, dp, dq, dk): 12 B H T S D = 201 MFLOP per call,
 // though the causal half is masked. ratio = peer seconds / NovaRL seconds; notes give ms per
-// call and CPU-time figures, steadier on a shared machine.
+// call and CPU-time figures, steadier on a shared machine. The two NovaRL lanes are sampled in
+// rounds (one sample of each per round); the PyTorch child runs after them, timing itself with
+// the same warmup and sample settings, so under load its CPU-time ratio is the figure to read.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
