@@ -89,3 +89,10 @@ export * from './optim/clip';
 
 export * from './random';
 export * from './host_math';
+
+// ---- transformer ops: narrow / writeInto, fused attention, cross-entropy, sampling --------------
+
+export * from './ops/slice';
+export * from './ops/attention';
+export * from './losses/cross_entropy';
+export * from './sampling';

@@ -5,6 +5,7 @@
 // A benchmark is a module exporting an async function that returns rows (bench/util.ts);
 // add new ones to BENCHES.
 
+import { benchAttention } from './attention';
 import { benchMatmul } from './matmul';
 import { benchPpoStep } from './ppo_step';
 import { printJsonLines, printTable, type BenchFn, type BenchRow } from './util';
@@ -12,6 +13,7 @@ import { printJsonLines, printTable, type BenchFn, type BenchRow } from './util'
 const BENCHES: { name: string; run: BenchFn }[] = [
   { name: 'matmul', run: benchMatmul },
   { name: 'ppo_step', run: benchPpoStep },
+  { name: 'attention', run: benchAttention },
 ];
 
 async function main(argv: string[]): Promise<void> {

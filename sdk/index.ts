@@ -73,3 +73,8 @@ export {
   type HuggingFaceLoadOptions,
   type LoadedHuggingFace,
 } from './io/huggingface';
+// Transformer ops: narrow / writeInto / crossEntropy / tokenLogProbs / argmax are Tensor
+// methods; fused causal attention beside its composed reference; token sampling.
+export { causalSelfAttention, causalSelfAttentionReference, type AttentionOptions } from './nn/attention';
+export { sampleTokens, type SampleTokensOptions, type SampledTokens } from './core/random';
+export { MAX_VOCABULARY, type CrossEntropyOptions } from './core/tensor';

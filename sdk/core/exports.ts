@@ -109,4 +109,20 @@ export interface CoreExports {
   mathCos(x: number): number;
   mathTanh(x: number): number;
   mathPow(x: number, y: number): number;
+
+  // transformer ops (assembly/ops/slice.ts, attention.ts, losses/cross_entropy.ts, sampling.ts)
+  /** a[..., start:start+length, ...] along axis (a copy), with its backward. */
+  opNarrow(a: Id, axis: number, start: number, length: number): Id;
+  /** target[..., start:start+L, ...] = src along axis, in place; no tape record. */
+  opWriteInto(target: Id, src: Id, axis: number, start: number): void;
+  /** Fused causal attention: q (B, H, T, D), k, v (B, H, P+T, D), mask (B, P+T) or -1 -> (B, H, T, D). */
+  opCausalAttention(q: Id, k: Id, v: Id, mask: Id): Id;
+  /** Mean over non-ignored rows of -log_softmax(logits)[target]: logits (N, V), targets (N) -> (). */
+  lossCrossEntropy(logits: Id, targets: Id, ignoreIndex: number): Id;
+  /** log_softmax(logits)[token] per row: logits (..., V), tokens (...) -> (...). */
+  opTokenLogProb(logits: Id, tokens: Id): Id;
+  /** First index of the max over the last axis, as f32: (..., V) -> (...). */
+  opArgmax(a: Id): Id;
+  /** Samples one token per row of logits (N, V) into ids, logpProcessed, logpRaw (each (N)); 0 or an error code. */
+  sampleTokens(logits: Id, temperature: number, topK: number, topP: number, ids: Id, logpProcessed: Id, logpRaw: Id): number;
 }

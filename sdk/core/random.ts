@@ -5,7 +5,7 @@
 import type { Core } from './core';
 import { defaultCore } from './core';
 import { NumericError, ShapeError, ValueError, formatShape } from './errors';
-import { Tensor } from './tensor';
+import { Tensor, checkVocabulary } from './tensor';
 
 /** Largest n for randomPermutation: indices are stored as f32, exact up to 2^24. */
 const MAX_PERMUTATION = 1 << 24;
@@ -97,4 +97,67 @@ export function randomPermutation(n: number, core: Core = defaultCore()): Tensor
     throw new ValueError(`randomPermutation: n must be an integer in [1, 2^24], got ${n}`);
   }
   return new Tensor(core, core.check(core.exports.randPermutation(n), 'randomPermutation'), [n], core.epoch);
+}
+
+// ---- token sampling (assembly/sampling.ts) -------------------------------------------------------
+
+export interface SampleTokensOptions {
+  /** Divides the logits first; 0 means greedy (the first argmax; no random number is drawn). Default 1. */
+  temperature?: number;
+  /** Keep the k largest logits (and any tied with the k-th); 0 (default) turns it off. */
+  topK?: number;
+  /** Nucleus: keep the most probable tokens until the rest hold at most 1 - p (HF's rule); 1 (default) turns it off. */
+  topP?: number;
+}
+
+export interface SampledTokens {
+  /** The sampled token ids (...), as floats. */
+  ids: Tensor;
+  /** Their log-probs under the processed distribution (after temperature, top-k, top-p; 0 for greedy). */
+  logProbs: Tensor;
+  /** Their log-probs under the raw distribution, log_softmax(logits). */
+  rawLogProbs: Tensor;
+}
+
+/**
+ * One token per row of logits (..., V), drawn in the core from its seeded generator (one
+ * uniform per row, rows in order), after temperature, then top-k, then top-p, as Hugging Face
+ * applies them (rules, ties included, in assembly/sampling.ts). NaN, +Infinity or a row with
+ * no finite logit is a NumericError.
+ */
+export function sampleTokens(logits: Tensor, options: SampleTokensOptions = {}): SampledTokens {
+  const { temperature = 1, topK = 0, topP = 1 } = options;
+  const op = 'sampleTokens';
+  logits.assertLive(op);
+  if (logits.rank === 0) throw new ShapeError(op, [logits.shape], 'logits need a last (vocabulary) axis: rank >= 1');
+  checkVocabulary(op, logits.shape);
+  if (!Number.isFinite(temperature) || temperature < 0) throw new ValueError(`${op}: temperature must be finite and >= 0 (0: greedy), got ${temperature}`);
+  if (!Number.isInteger(topK) || topK < 0) throw new ValueError(`${op}: topK must be an integer >= 0 (0: off), got ${topK}`);
+  if (!(topP > 0 && topP <= 1)) throw new ValueError(`${op}: topP must be in (0, 1] (1: off), got ${topP}`);
+  const vocabulary = logits.shape[logits.rank - 1]!;
+  const v = logits.view();
+  for (let row = 0; row < v.length / vocabulary; row++) {
+    let largest = 0;
+    let finite = false;
+    for (let j = row * vocabulary; j < (row + 1) * vocabulary; j++) {
+      const x = v[j]!;
+      if (Number.isNaN(x) || x === Infinity) throw new NumericError(`${op}: logit ${x} at flat index ${j} (shape ${formatShape(logits.shape)})`);
+      if (x !== -Infinity) {
+        finite = true;
+        largest = Math.max(largest, Math.abs(x));
+      }
+    }
+    if (!finite) throw new NumericError(`${op}: row ${row} has no finite logit, so no token can be drawn`);
+    // logits / temperature must stay finite in f32
+    if (temperature > 0 && !(largest / Math.fround(temperature) < 1e38)) {
+      throw new ValueError(`${op}: temperature ${temperature} is too small for logits up to ${largest} (they overflow f32); use 0 for greedy`);
+    }
+  }
+  const core = logits.core;
+  const shape = logits.shape.slice(0, -1);
+  const ids = Tensor.zeros(shape, { core });
+  const logProbs = Tensor.zeros(shape, { core });
+  const rawLogProbs = Tensor.zeros(shape, { core });
+  core.check(core.exports.sampleTokens(logits.id, temperature, topK, topP, ids.id, logProbs.id, rawLogProbs.id), op);
+  return { ids, logProbs, rawLogProbs };
 }

@@ -19,6 +19,14 @@ export interface TensorOptions {
   core?: Core;
 }
 
+export interface CrossEntropyOptions {
+  /** Rows whose target equals this are left out of the mean (PyTorch's default -100). */
+  ignoreIndex?: number;
+}
+
+/** Token ids are stored as f32, exact below 2^24: larger vocabularies are refused. */
+export const MAX_VOCABULARY = 2 ** 24;
+
 export interface MatmulOptions {
   /** Read this tensor's last two dims transposed. */
   transA?: boolean;
@@ -409,18 +417,137 @@ export class Tensor {
     return this.result(this.core.exports.opMatmul(this.id, other.id, transA ? 1 : 0, transB ? 1 : 0), shape, 'matmul');
   }
 
+  // ---- transformer ops: narrow, writeInto, cross-entropy, token log-probs, argmax ------------
+
+  /** this[..., start:start+length, ...] along `axis` (a copy); backward adds the gradient back into that range. */
+  narrow(axis: number, start: number, length: number): Tensor {
+    this.assertLive('narrow');
+    if (this.rank === 0) throw new ShapeError('narrow', [this.shape], 'needs a tensor of rank >= 1');
+    const ax = normalizeAxis('narrow', axis, this.rank);
+    const dim = this.shape[ax]!;
+    if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 1 || start + length > dim) {
+      throw new ValueError(`narrow: start ${start}, length ${length} is not a non-empty range inside axis ${ax} of size ${dim}`);
+    }
+    const shape = [...this.shape];
+    shape[ax] = length;
+    return this.result(this.core.exports.opNarrow(this.id, ax, start, length), shape, 'narrow');
+  }
+
+  /** this[..., start:end, ...] along `axis`: narrow(axis, start, end - start). */
+  slice(axis: number, start: number, end: number): Tensor {
+    return this.narrow(axis, start, end - start);
+  }
+
+  /**
+   * Copies this tensor into target[..., start:start+L, ...] along `axis`, in place (L is this
+   * tensor's size on that axis; every other dim must match): e.g. one step's keys into a KV
+   * cache (B, H, Tmax, D) that stays in the core. The target must be persistent. Nothing is
+   * recorded for backward, so the write is refused while gradients are recorded for either
+   * tensor: run generation under noGrad. Returns target.
+   */
+  writeInto(target: Tensor, axis: number, start: number): Tensor {
+    this.assertLive('writeInto');
+    target.assertLive('writeInto');
+    if (target.core !== this.core) throw new ValueError('writeInto: source and target live on different cores');
+    if (!target.persistent) {
+      throw new ValueError(`writeInto: the target ${formatShape(target.shape)} is a scratch tensor, which endStep() discards; write into a persistent tensor`);
+    }
+    if (target.rank === 0 || this.rank !== target.rank) {
+      throw new ShapeError('writeInto', [this.shape, target.shape], 'source and target must have the same rank (>= 1)');
+    }
+    const ax = normalizeAxis('writeInto', axis, target.rank);
+    if (this.shape.some((d, i) => i !== ax && d !== target.shape[i])) {
+      throw new ShapeError('writeInto', [this.shape, target.shape], `all dims but axis ${ax} must match`);
+    }
+    const length = this.shape[ax]!, dim = target.shape[ax]!;
+    if (!Number.isInteger(start) || start < 0 || start + length > dim) {
+      throw new ValueError(`writeInto: rows [${start}, ${start + length}) of axis ${ax} do not fit in the target's ${dim}`);
+    }
+    if (this.core.gradEnabled && (requiresGradOf(this) || requiresGradOf(target))) {
+      throw new ValueError('writeInto: no gradient flows through an in-place write, and one of the tensors requires a gradient; call it inside noGrad()');
+    }
+    const src = this.core.exports.tensorData(this.id), dst = this.core.exports.tensorData(target.id);
+    if (src < dst + target.size * 4 && dst < src + this.size * 4) {
+      throw new ValueError('writeInto: source and target share memory (a view of the target cannot be written into it)');
+    }
+    this.core.exports.opWriteInto(target.id, this.id, ax, start);
+    return target;
+  }
+
+  /**
+   * Cross-entropy of logits (..., V) against integer targets (...): the mean over the rows whose
+   * target is not `ignoreIndex` of -log_softmax(logits)[target], a rank-0 tensor (0, with a zero
+   * gradient, when every row is ignored). One fused op: softmax is computed once in forward and
+   * once in backward, never stored.
+   */
+  crossEntropy(targets: Tensor, options: CrossEntropyOptions = {}): Tensor {
+    const { ignoreIndex = -100 } = options;
+    if (!Number.isInteger(ignoreIndex) || Math.abs(ignoreIndex) >= 2 ** 31) {
+      throw new ValueError(`crossEntropy: ignoreIndex must be a 32-bit integer, got ${ignoreIndex}`);
+    }
+    const v = this.checkTokenRows('crossEntropy', targets);
+    checkIndices('crossEntropy', targets, v, ignoreIndex);
+    return this.result(this.core.exports.lossCrossEntropy(this.id, targets.id, ignoreIndex), [], 'crossEntropy');
+  }
+
+  /**
+   * log_softmax(logits)[token] for each row: logits (..., V), tokens (...) -> (...), with its
+   * backward (the per-token log-probs RLHF needs over whole sequences).
+   */
+  tokenLogProbs(tokens: Tensor): Tensor {
+    const v = this.checkTokenRows('tokenLogProbs', tokens);
+    checkIndices('tokenLogProbs', tokens, v);
+    return this.result(this.core.exports.opTokenLogProb(this.id, tokens.id), this.shape.slice(0, -1), 'tokenLogProbs');
+  }
+
+  /** The first index of the max over the last axis, as floats (a NaN counts as the max); no gradient. */
+  argmax(axis = -1): Tensor {
+    this.assertLive('argmax');
+    this.lastAxis('argmax', axis);
+    checkVocabulary('argmax', this.shape);
+    return this.result(this.core.exports.opArgmax(this.id), this.shape.slice(0, -1), 'argmax');
+  }
+
+  /** Checks logits (..., V) and a token tensor of shape (...); returns V. */
+  private checkTokenRows(op: string, tokens: Tensor): number {
+    this.assertLive(op);
+    tokens.assertLive(op);
+    if (tokens.core !== this.core) throw new ValueError(`${op}: operands live on different cores`);
+    const expected = this.shape.slice(0, -1);
+    if (this.rank === 0 || !sameShape(tokens.shape, expected)) {
+      throw new ShapeError(op, [this.shape, tokens.shape], `logits (..., V) need tokens of shape ${formatShape(expected)}`);
+    }
+    checkVocabulary(op, this.shape);
+    return this.shape[this.rank - 1]!;
+  }
+
   toString(): string {
     return `Tensor(${formatShape(this.shape)}${this.persistent ? ', persistent' : ''})`;
   }
 }
 
-/** Checks that an index tensor holds integers in [0, bound). */
-function checkIndices(op: string, index: Tensor, bound: number): void {
+/** Checks that an index tensor holds integers in [0, bound) (or equal to `allowed`). */
+function checkIndices(op: string, index: Tensor, bound: number, allowed?: number): void {
   const v = index.view();
   for (let i = 0; i < v.length; i++) {
     const x = v[i]!;
+    if (x === allowed) continue;
     if (!Number.isInteger(x) || x < 0 || x >= bound) {
       throw new ValueError(`${op}: index ${x} at position ${i} is out of range [0, ${bound})`);
     }
   }
+}
+
+/** Refuses a last axis (a vocabulary) of 2^24 or more entries: its ids would not be exact in f32. */
+export function checkVocabulary(op: string, shape: Shape): void {
+  const v = shape[shape.length - 1]!;
+  if (v >= MAX_VOCABULARY) {
+    throw new ValueError(`${op}: a vocabulary of ${v} entries is too large; token ids are stored as f32, exact only below 2^24`);
+  }
+}
+
+/** Whether the core's table marks t as requiring a gradient (tensor.ts: flags at byte 32 of a 48-byte slot). */
+export function requiresGradOf(t: Tensor): boolean {
+  const base = t.core.exports.tableBase() >>> 2;
+  return (t.core.i32[base + t.id * 12 + 8]! & 1) !== 0;
 }

@@ -1,0 +1,157 @@
+// Causal self-attention, forward + backward, at (B 8, H 4, T 128, D 32), no past, no key mask:
+//   novarl            causalSelfAttention: the fused core op (assembly/ops/attention.ts)
+//   novarl-composed   causalSelfAttentionReference: matmul, mul, where, softmax, matmul
+//   pytorch-eager-1t  the same naive composition in PyTorch 1.13 on one thread, a child process
+//                     (bench/peers/attention.py; skipped with a printed line without torch)
+// Each call: out = attention(q, k, v), loss = sum(out * w), backward (dq, dk, dv), gradients
+// reset, step ended. All start from the same q, k, v, w; the loss and gradient sums of the
+// first call are compared with NovaRL's as a check that the work is the same.
+//
+// "GFLOP/s" counts the four (T, S, D) products of the full score matrix, 2 T S D each, forward
+// (q k^T, p v) and twice that backward (dv, dp, dq, dk): 12 B H T S D = 201 MFLOP per call,
+// though the causal half is masked. ratio = peer seconds / NovaRL seconds; notes give ms per
+// call and CPU-time figures, steadier on a shared machine. The two NovaRL lanes are sampled in
+// rounds (one sample of each per round); the PyTorch child runs after them, timing itself with
+// the same warmup and sample settings, so under load its CPU-time ratio is the figure to read.
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Tensor, causalSelfAttention, causalSelfAttentionReference, init, type Core } from '../sdk/index';
+import { gflops, randomMatrix, round, timingFor, type BenchOptions, type BenchRow, type TimingOptions } from './util';
+
+const B = 8, H = 4, T = 128, D = 32;
+const SHAPE = [B, H, T, D];
+const SIZE = `B${B}-H${H}-T${T}-D${D}-fwd+bwd`;
+const FLOPS = 12 * B * H * T * T * D;
+const PYTHON = '/usr/bin/python3';
+const PEER_SCRIPT = fileURLToPath(new URL('./peers/attention.py', import.meta.url));
+
+interface WallAndCpu {
+  wall: number;
+  cpu: number;
+}
+
+interface Lane {
+  name: string;
+  step: () => void;
+  calls: number;
+  samples: WallAndCpu[];
+}
+
+export async function benchAttention(options: BenchOptions): Promise<BenchRow[]> {
+  const timing = timingFor(options);
+  const core: Core = await init({ simd: true });
+  const n = B * H * T * D;
+  const data = { q: randomMatrix(n, 1), k: randomMatrix(n, 2), v: randomMatrix(n, 3), w: randomMatrix(n, 4) };
+  const q = Tensor.from(data.q, SHAPE, { persistent: true, requiresGrad: true });
+  const k = Tensor.from(data.k, SHAPE, { persistent: true, requiresGrad: true });
+  const v = Tensor.from(data.v, SHAPE, { persistent: true, requiresGrad: true });
+  const w = Tensor.from(data.w, SHAPE, { persistent: true });
+  /** One forward + backward; returns the loss and the gradient sums, then resets the gradients. */
+  const call = (fn: typeof causalSelfAttention, check: boolean): WorkCheck | undefined => {
+    const loss = fn(q, k, v).mul(w).sum();
+    loss.backward();
+    const result = check ? { loss: loss.item(), gradSums: [q, k, v].map((x) => x.grad()!.reduce((s, g) => s + g, 0)) } : undefined;
+    for (const x of [q, k, v]) x.zeroGrad();
+    core.endStep();
+    return result;
+  };
+  const fusedCheck = call(causalSelfAttention, true)!;
+  checkSameWork('novarl-composed', fusedCheck, call(causalSelfAttentionReference, true)!);
+
+  const lanes: Lane[] = [
+    { name: 'novarl', step: () => void call(causalSelfAttention, false), calls: 0, samples: [] },
+    { name: 'novarl-composed', step: () => void call(causalSelfAttentionReference, false), calls: 0, samples: [] },
+  ];
+  for (const lane of lanes) lane.calls = warmUp(lane.step, timing);
+  // samples in rounds, one of each lane per round, so both see the same load
+  for (let s = 0; s < timing.samples; s++) {
+    for (const lane of lanes) lane.samples.push(sample(lane.step, lane.calls));
+  }
+  for (const x of [q, k, v, w]) x.free();
+  const novarl = medianOf(lanes[0]!.samples);
+  const rows: BenchRow[] = [row('novarl-composed', novarl, medianOf(lanes[1]!.samples))];
+  const torch = runPytorch(data, timing);
+  if (torch) {
+    checkSameWork('pytorch-eager-1t', fusedCheck, torch.check);
+    rows.push(row('pytorch-eager-1t', novarl, torch.time));
+  }
+  return rows;
+}
+
+function row(peer: string, novarl: WallAndCpu, other: WallAndCpu): BenchRow {
+  return {
+    bench: 'attention',
+    size: SIZE,
+    novarl_gflops: round(gflops(FLOPS, novarl.wall)),
+    peer,
+    peer_gflops: round(gflops(FLOPS, other.wall)),
+    ratio: round(other.wall / novarl.wall, 3),
+    notes: {
+      novarl_ms: round(novarl.wall * 1000, 3),
+      peer_ms: round(other.wall * 1000, 3),
+      novarl_cpu_ms: round(novarl.cpu * 1000, 3),
+      peer_cpu_ms: round(other.cpu * 1000, 3),
+      cpu_ratio: round(other.cpu / novarl.cpu, 3),
+    },
+  };
+}
+
+interface WorkCheck {
+  loss: number;
+  gradSums: number[];
+}
+
+/** Throws unless the peer's loss and gradient sums match NovaRL's (f32 rounding aside). */
+function checkSameWork(peer: string, ours: WorkCheck, theirs: WorkCheck): void {
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(a));
+  if (!close(ours.loss, theirs.loss) || ours.gradSums.some((g, i) => !close(g, theirs.gradSums[i]!))) {
+    throw new Error(`attention: ${peer} did different work: loss ${theirs.loss} vs ${ours.loss}, gradient sums ${theirs.gradSums} vs ${ours.gradSums}`);
+  }
+}
+
+/** Calls per sample so that one sample lasts about sampleMs, after warming up. */
+function warmUp(step: () => void, timing: Required<TimingOptions>): number {
+  const start = performance.now();
+  let calls = 0;
+  while (performance.now() - start < timing.warmupMs || calls < 3) {
+    step();
+    calls++;
+  }
+  return Math.max(1, Math.ceil(timing.sampleMs / ((performance.now() - start) / calls)));
+}
+
+/** Wall and CPU seconds per call over `calls` calls. */
+function sample(step: () => void, calls: number): WallAndCpu {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) step();
+  const wall = (performance.now() - t0) / 1000 / calls;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1e6 / calls };
+}
+
+function medianOf(samples: WallAndCpu[]): WallAndCpu {
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)) };
+}
+
+/** Runs bench/peers/attention.py once on the same data; null (with a printed line) without torch. */
+function runPytorch(data: Record<'q' | 'k' | 'v' | 'w', Float32Array>, timing: Required<TimingOptions>): { time: WallAndCpu; check: WorkCheck } | null {
+  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { env, encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    const why = probe.error?.message ?? probe.stderr.trim().split('\n').pop();
+    console.error(`attention: skipping the PyTorch peer: \`${PYTHON} -c 'import torch'\` failed (${why})`);
+    return null;
+  }
+  const spec = {
+    b: B, h: H, t: T, d: D,
+    q: Array.from(data.q), k: Array.from(data.k), v: Array.from(data.v), w: Array.from(data.w),
+    warmup_ms: timing.warmupMs, sample_ms: timing.sampleMs, samples: timing.samples,
+  };
+  const run = spawnSync(PYTHON, [PEER_SCRIPT], { env, input: JSON.stringify(spec) + '\n', encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (run.error || run.status !== 0) throw new Error(`attention: ${PEER_SCRIPT} failed (status ${run.status}): ${run.error?.message ?? run.stderr}`);
+  const reply = JSON.parse(run.stdout.trim().split('\n').pop()!) as { wall_s: number; cpu_s: number; loss: number; grad_sums: number[] };
+  return { time: { wall: reply.wall_s, cpu: reply.cpu_s }, check: { loss: reply.loss, gradSums: reply.grad_sums } };
+}
