@@ -55,3 +55,5 @@ export { ppoClipLoss, klEstimate, entropyFromLogits, valueLoss, maskedMean, type
 export { Optimizer, SGD, Adam, AdamW, AdamBase, clipGradNorm, type SGDOptions, type AdamOptions, type OptimizerState } from './core/optim';
 export { seed, getRngState, setRngState, uniform_, normal_, orthogonal_, sampleCategorical, randomPermutation } from './core/random';
 export * from '../kernels/index';
+// Text: byte-level BPE tokenizer (training, special tokens, batches, Hugging Face files)
+export * from './text/index';
