@@ -14,7 +14,7 @@
 // unambiguous.
 
 import { TokenizerError } from '../core/errors';
-import { byteLevelToBytes } from './byte_level';
+import { BYTE_TO_CHAR } from './byte_level';
 import type { TokenizerSpec } from './tokenizer';
 
 export const HF_FILE_NAMES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'] as const;
@@ -104,9 +104,15 @@ export function parseHuggingFaceFiles(files: Readonly<Record<string, string>>): 
     file = 'vocab.json';
     vocab = readVocab(parseJson(vocabText, 'vocab.json'), 'vocab.json');
     merges = readMergesTxt(mergesText);
-    // A token that is not a byte-level string cannot come out of BPE: it is a special token
-    // (GPT-2's vocab.json holds <|endoftext|> this way).
-    for (const [token, id] of Object.entries(vocab)) if (byteLevelToBytes(token) === null) specialTokens[token] = id;
+    // BPE only ever produces single bytes and the results of merges; any other token in
+    // vocab.json is a special token (GPT-2's holds <|endoftext|> this way).
+    const producible = new Set([...BYTE_TO_CHAR, ...merges.map(([a, b]) => a + b)]);
+    for (const [token, id] of Object.entries(vocab)) {
+      if (!producible.has(token)) {
+        specialTokens[token] = id;
+        delete vocab[token];
+      }
+    }
     const decoderEntries = config?.added_tokens_decoder;
     if (decoderEntries !== undefined) {
       if (!isObject(decoderEntries)) throw new TokenizerError('added_tokens_decoder must be an object', 'tokenizer_config.json');
