@@ -9,8 +9,10 @@
 //
 // Books are read one by one from the package's .txt files: the package's index.js would read all
 // 18 at import. Some files are not UTF-8 (shakespeare-caesar.txt and chesterton-ball.txt hold
-// Latin-1 bytes such as 0xE6 'æ' in "Cæsar"), so bytes that are not valid UTF-8 are read as
-// Windows-1252; line ends are normalised to "\n" (four files use CRLF).
+// Latin-1 bytes such as 0xE6 'æ' in "Cæsar"), so a file that is not valid UTF-8 is read as
+// Latin-1 (byte b is code point b), decoded here by hand: TextDecoder('windows-1252') differs
+// between runtimes (Node's maps 0x80-0x9F like Latin-1, browsers' to curly quotes and the like).
+// Line ends are normalised to "\n" (four files use CRLF).
 
 import { ValueError } from '../../sdk/core/errors';
 
@@ -49,29 +51,35 @@ export type GutenbergBookName = (typeof GUTENBERG_BOOKS)[number]['name'];
 
 const BOOK_NAMES: ReadonlySet<string> = new Set(GUTENBERG_BOOKS.map((book) => book.name));
 
-/** Bytes -> text: UTF-8 when the bytes are valid UTF-8, else Windows-1252 (a superset of Latin-1's printable range). */
+/** Bytes -> text: UTF-8 when the bytes are valid UTF-8, else Latin-1 (ISO-8859-1). */
 export function decodeBookBytes(bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    return new TextDecoder('windows-1252').decode(bytes);
+    let text = '';
+    for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+    return text;
   }
 }
 
 // Project Gutenberg's markers, old and new: "*** START OF THE PROJECT GUTENBERG EBOOK ...",
 // "*END*THE SMALL PRINT!...", "End of Project Gutenberg's ...", "*** END OF THE PROJECT GUTENBERG EBOOK ...".
-const HEADER_END = /^\s*(\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG.*|\*END\*?\s*THE SMALL PRINT.*)$/im;
+const HEADER_END = /^\s*\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG.*$/im;
+// Old files end their header with the small print's last line; it can close a footer too.
+const OLD_HEADER_END = /^\s*\*END\*?\s*THE SMALL PRINT.*$/im;
 const FOOTER_START = /^\s*(End of (the )?Project Gutenberg.*|\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG.*)$/im;
 
 /**
  * `text` without Project Gutenberg's licence header (everything up to and including its
- * "*** START OF ..." or small-print end line, when one appears in the first 20% of the text)
- * and footer (everything from "End of Project Gutenberg's ..." or "*** END OF ..."), trimmed.
+ * "*** START OF ..." line, or the small print's end line when that comes before any footer
+ * marker) and footer (everything from "End of Project Gutenberg's ..." or "*** END OF ..."), trimmed.
  */
 export function stripGutenbergLicense(text: string): string {
   let body = text;
-  const header = HEADER_END.exec(body);
-  if (header !== null && header.index < body.length * 0.2) body = body.slice(header.index + header[0].length);
+  const footerAt = FOOTER_START.exec(body)?.index ?? body.length;
+  const oldHeader = OLD_HEADER_END.exec(body);
+  const header = HEADER_END.exec(body) ?? (oldHeader !== null && oldHeader.index < footerAt ? oldHeader : null);
+  if (header !== null) body = body.slice(header.index + header[0].length);
   const footer = FOOTER_START.exec(body);
   if (footer !== null) body = body.slice(0, footer.index);
   return body.trim();
