@@ -102,7 +102,8 @@ describe('reading', () => {
   it("with no config files, GPT-2's defaults: <|endoftext|> is bos, eos and unk", () => {
     const plain = Tokenizer.train(corpus.slice(0, 20_000), { vocabSize: 400 });
     const all = plain.huggingFaceFiles();
-    for (const subset of [{ 'tokenizer.json': all['tokenizer.json']! }, { 'vocab.json': all['vocab.json']!, 'merges.txt': all['merges.txt']! }]) {
+    const subsets: Record<string, string>[] = [{ 'tokenizer.json': all['tokenizer.json']! }, { 'vocab.json': all['vocab.json']!, 'merges.txt': all['merges.txt']! }];
+    for (const subset of subsets) {
       const read = Tokenizer.fromHuggingFaceFiles(subset);
       expect([read.eosToken, read.bosToken, read.unkToken, read.padToken]).toEqual([END_OF_TEXT, END_OF_TEXT, END_OF_TEXT, undefined]);
       expect(read.modelMaxLength).toBe(1024);
