@@ -210,7 +210,7 @@ export class Tokenizer {
     );
   }
 
-  /** Decodes each row of a batch; with skipSpecialTokens (usual here) padding is dropped. */
+  /** Decodes each row: of an EncodedBatch only the positions its attention mask marks real (so no padding), or of plain id rows. */
   decodeBatch(batch: EncodedBatch | readonly ArrayLike<number>[], options: DecodeOptions = {}): string[] {
     if (Array.isArray(batch)) return batch.map((row) => this.decode(row, options));
     const { inputIds, attentionMask, batchSize, seqLength } = batch as EncodedBatch;
