@@ -73,6 +73,20 @@ describe("GPT-2's vocabulary in NovaRL's BPE", () => {
     for (const text of ['', ' ', '   ', '\n\n\n', 'a  b   c', "I'm here, you're there; they'll've", ' \u00a0x', 'x\u200b y', '🎉🎉 🎉', '\ufeffBOM']) expectSameIds(text);
   });
 
+  it("round-trips through Hugging Face files shaped like GPT-2's own (50,257-entry vocab.json, 50,000 merges)", () => {
+    const files = gpt2.huggingFaceFiles();
+    expect(Object.keys(JSON.parse(files['vocab.json']!))).toHaveLength(50257);
+    expect(files['merges.txt']!.split('\n')).toHaveLength(1 + 50000 + 1);
+    const { 'tokenizer.json': _, ...twoFiles } = files;
+    for (const read of [Tokenizer.fromHuggingFaceFiles({ 'tokenizer.json': files['tokenizer.json']! }), Tokenizer.fromHuggingFaceFiles(twoFiles)]) {
+      expect(read.vocabSize).toBe(50257);
+      expect(read.eosTokenId).toBe(50256);
+      for (const text of ['Hello world', "It's 2024 — naïve café 東京 🎉\n\n  indented"]) {
+        expect(read.encode(text)).toEqual(reference(text));
+      }
+    }
+  });
+
   it('compared enough', () => {
     // Printed for the report: how much the oracle covered.
     console.log(`GPT-2 oracle: ${compared.texts} texts, ${compared.ids} ids compared`);

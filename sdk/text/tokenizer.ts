@@ -1,7 +1,8 @@
 // A GPT-2-style byte-level BPE tokenizer: text -> UTF-8 bytes -> pre-token words -> BPE ids, and
 // back. Special tokens (`<|endoftext|>`, a pad token...) are separate ids whose text is matched
 // only when encode is asked to (`allowedSpecial`); otherwise "<|endoftext|>" in a text is just
-// characters, so user text cannot smuggle in control tokens.
+// characters, so user text cannot smuggle in control tokens. (Hugging Face's tokenizers always
+// match added tokens in text: pass `allowedSpecial: 'all'` to get its ids for such a text.)
 //
 //   const tok = Tokenizer.train(corpus, { vocabSize: 2048 });
 //   tok.encode('Hello world')                          // [ids...]
