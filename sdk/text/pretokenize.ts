@@ -16,8 +16,14 @@ export function preTokenize(text: string): string[] {
   return text.match(GPT2_SPLIT) ?? [];
 }
 
-/** A piece of text between special tokens, or one special token. */
-export type TextPiece = { text: string; special: false } | { text: string; special: true };
+/** A piece of text between special tokens (special false), or one special token (special true). */
+export interface TextPiece {
+  text: string;
+  special: boolean;
+}
+
+/** Matchers by token list, so encoding many texts builds each one once. */
+const specialMatchers = new Map<string, RegExp>();
 
 /**
  * Cuts `text` at every occurrence of the given special tokens. Where two could match at one place
@@ -25,7 +31,12 @@ export type TextPiece = { text: string; special: false } | { text: string; speci
  */
 export function splitOnSpecialTokens(text: string, specials: readonly string[]): TextPiece[] {
   if (specials.length === 0 || text.length === 0) return text.length === 0 ? [] : [{ text, special: false }];
-  const pattern = new RegExp([...specials].sort((a, b) => b.length - a.length || (a < b ? -1 : 1)).map(escapeRegExp).join('|'), 'g');
+  const source = [...specials].sort((a, b) => b.length - a.length || (a < b ? -1 : 1)).map(escapeRegExp).join('|');
+  let pattern = specialMatchers.get(source);
+  if (pattern === undefined) {
+    if (specialMatchers.size >= 64) specialMatchers.clear();
+    specialMatchers.set(source, (pattern = new RegExp(source, 'g')));
+  }
   const pieces: TextPiece[] = [];
   let last = 0;
   for (const match of text.matchAll(pattern)) {
