@@ -78,3 +78,5 @@ export {
 export { causalSelfAttention, causalSelfAttentionReference, type AttentionOptions } from './nn/attention';
 export { sampleTokens, type SampleTokensOptions, type SampledTokens } from './core/random';
 export { MAX_VOCABULARY, type CrossEntropyOptions } from './core/tensor';
+// Text: byte-level BPE tokenizer (training, special tokens, batches, Hugging Face files)
+export * from './text/index';

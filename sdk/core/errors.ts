@@ -126,3 +126,18 @@ export class HuggingFaceError extends CheckpointError {
     super(message, HUGGING_FACE_CHECKS[problem], file, tensor);
   }
 }
+
+/**
+ * A tokenizer that cannot be built, read or written: Hugging Face files that are malformed or
+ * inconsistent (a merge naming a token the vocabulary lacks...), or a file system that is missing.
+ */
+export class TokenizerError extends NovaRLError {
+  override name = 'TokenizerError';
+  constructor(
+    message: string,
+    /** The file concerned (`tokenizer.json`, `merges.txt`...), when there is one. */
+    readonly file?: string,
+  ) {
+    super(file === undefined ? message : `${file}: ${message}`);
+  }
+}
