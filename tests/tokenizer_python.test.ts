@@ -7,7 +7,8 @@
 // of the files' meaning available. The same program parses tokenizer.json and checks that its
 // vocab and merges equal the two-file form.
 //
-// Needs python3 with the `regex` module (Debian: python3-regex); skipped without it.
+// Needs python3 with the `regex` module (Debian: python3-regex); skipped without it, and fails
+// instead under CI=true (.ci/run installs it).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,8 +93,16 @@ print(json.dumps(results))
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-describe.skipIf(!hasRegex)("the written files, read by a Python program as GPT-2's encoder.py reads its own", () => {
-  it('give the same ids and decoded text as NovaRL', async () => {
+const CI = process.env['CI'] === 'true' || process.env['CI'] === '1';
+
+describe("the written files, read by a Python program as GPT-2's encoder.py reads its own", () => {
+  it('give the same ids and decoded text as NovaRL', async ({ skip }) => {
+    if (!hasRegex) {
+      const message = `${PYTHON} has no regex module; install it with: apt-get install python3-regex (Debian)`;
+      if (CI) expect.fail(`CI=true and ${message}`);
+      console.warn(`skipped: ${message}`);
+      return skip(message);
+    }
     const corpus = (await readGutenbergBook('austen-persuasion')).slice(0, 300_000);
     const tok = Tokenizer.train(corpus, { vocabSize: 1500, specialTokens: [END_OF_TEXT, '<|pad|>'], padToken: '<|pad|>' });
     const dir = mkdtempSync(join(tmpdir(), 'novarl-tokenizer-python-'));
