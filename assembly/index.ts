@@ -89,3 +89,7 @@ export * from './optim/clip';
 
 export * from './random';
 export * from './host_math';
+
+// ---- the arithmetic ceiling matmul is benchmarked against (bench/matmul.ts) ------------------
+
+export * from './peak';

@@ -109,4 +109,8 @@ export interface CoreExports {
   mathCos(x: number): number;
   mathTanh(x: number): number;
   mathPow(x: number, y: number): number;
+
+  // the no-FMA arithmetic ceiling, for bench/matmul.ts (assembly/peak.ts)
+  /** steps x (10 f32x4 multiplies + 10 adds) on L1-resident operands (80 flops a step); returns their sum. */
+  peakMulAdd(steps: number): number;
 }
