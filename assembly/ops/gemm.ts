@@ -62,40 +62,58 @@ function ensureWorkspace(bytes: usize): usize {
   return workspace;
 }
 
+/** Most bytes of packed op(A) held at once; more rows than fit are done block by block. */
+const PACKED_A_BYTES: usize = 1 << 20;
+
 /**
  * C (M, N) (+)= op(A) op(B) for one matrix. A is (M, K) or, with transA, stored (K, M);
  * B is (K, N) or, with transB, stored (N, K); C is (M, N), row-major. `accumulate` adds into
  * C instead of overwriting it. Returns false when the workspace cannot be allocated.
  */
 export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, accumulate: bool): bool {
-  // workspace: one B strip (K x NR), then one A panel (K x MR) for the last rows
   const stripBytes = <usize>(k * NR) << 2;
-  const ws = ensureWorkspace(stripBytes + (<usize>(k * MR) << 2));
+  const panelBytes = <usize>(k * MR) << 2;
+  const panels = (m + MR - 1) / MR;
+  // Panels of op(A) packed at a time: with transA all of them (in blocks of PACKED_A_BYTES);
+  // A read in place needs only its last panel of fewer than MR rows copied.
+  const blockPanels = transA ? min<i32>(panels, max<i32>(1, <i32>(PACKED_A_BYTES / panelBytes))) : 1;
+  const ws = ensureWorkspace(stripBytes + <usize>blockPanels * panelBytes);
   if (ws == 0) return false;
-  const strip = ws, tailPanel = ws + stripBytes;
+  const strip = ws, packed = ws + stripBytes;
   // op(A)[i][p] lives at a + i*aRow + p*aK (bytes)
   const aRow: usize = <usize>(transA ? <i32>1 : k) << 2;
   const aK: usize = <usize>(transA ? m : <i32>1) << 2;
-  // rows 0 .. mFull-1 come in whole panels read in place; the last m % MR are copied
-  const mFull = m - m % MR;
-  const tailRows = m - mFull;
-  if (tailRows > 0) packPanel(k, a + <usize>mFull * aRow, aRow, aK, tailRows, tailPanel);
-  for (let j0 = 0; j0 < n; j0 += NR) {
-    const cols = min<i32>(NR, n - j0);
-    packStrip(transB, k, n, b, j0, cols, strip);
-    const cj = c + (<usize>j0 << 2);
-    for (let i = 0; i < mFull; i += MR) {
-      const ci = cj + (<usize>(i * n) << 2);
-      if (cols == NR) {
-        tileKernel(k, a + <usize>i * aRow, aRow, aK, strip, ci, n, accumulate);
-      } else {
-        tileKernel(k, a + <usize>i * aRow, aRow, aK, strip, tile, NR, false);
-        writeTile(ci, n, MR, cols, accumulate);
+  const blockRows = transA ? blockPanels * MR : m;
+  for (let i0 = 0; i0 < m; i0 += blockRows) {
+    const rows = min<i32>(blockRows, m - i0);
+    // rows i0 .. i0+full-1 come in whole panels; the last rows % MR are zero-padded to one
+    const full = rows - rows % MR;
+    if (transA) {
+      for (let i = 0; i < rows; i += MR) {
+        packPanel(k, a + <usize>(i0 + i) * aRow, aRow, aK, min<i32>(MR, rows - i), packed + <usize>(i / MR) * panelBytes);
       }
+    } else if (full < rows) {
+      packPanel(k, a + <usize>(i0 + full) * aRow, aRow, aK, rows - full, packed);
     }
-    if (tailRows > 0) {
-      tileKernel(k, tailPanel, 4, <usize>MR << 2, strip, tile, NR, false);
-      writeTile(cj + (<usize>(mFull * n) << 2), n, tailRows, cols, accumulate);
+    for (let j0 = 0; j0 < n; j0 += NR) {
+      const cols = min<i32>(NR, n - j0);
+      packStrip(transB, k, n, b, j0, cols, strip);
+      const cj = c + (<usize>(i0 * n + j0) << 2);
+      for (let i = 0; i < rows; i += MR) {
+        // the panel: packed (p-major, MR floats per k) or, for whole panels of an untransposed
+        // A, read in place
+        const inPlace = !transA && i < full;
+        const pa = inPlace ? a + <usize>(i0 + i) * aRow : packed + (transA ? <usize>(i / MR) * panelBytes : 0);
+        const pRow: usize = inPlace ? aRow : 4;
+        const pK: usize = inPlace ? aK : <usize>MR << 2;
+        const ci = cj + (<usize>(i * n) << 2);
+        if (cols == NR && i < full) {
+          tileKernel(k, pa, pRow, pK, strip, ci, n, accumulate);
+        } else {
+          tileKernel(k, pa, pRow, pK, strip, tile, NR, false);
+          writeTile(ci, n, min<i32>(MR, rows - i), cols, accumulate);
+        }
+      }
     }
   }
   return true;
@@ -164,8 +182,20 @@ function packStrip(transB: bool, k: i32, n: i32, b: usize, j0: i32, cols: i32, d
   v128.store(dst + 3 * stride, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
-/** Copies `rows` (< MR) rows of op(A), element (r, p) at a + r*aRow + p*aK, into panel[p*MR + r], zero past `rows`. */
+/**
+ * Copies `rows` (<= MR) rows of op(A), element (r, p) at a + r*aRow + p*aK, into a panel:
+ * panel[p*MR + r], zero for r >= rows.
+ */
 function packPanel(k: i32, a: usize, aRow: usize, aK: usize, rows: i32, dst: usize): void {
+  if (ASC_FEATURE_SIMD && rows == MR && aRow == 4) {
+    // A transposed: the MR floats of one k are adjacent in memory
+    for (let p = 0; p < k; p++) {
+      const src = a + <usize>p * aK, out = dst + (<usize>(p * MR) << 2);
+      v128.store(out, v128.load(src));
+      store<f32>(out, load<f32>(src, 16), 16);
+    }
+    return;
+  }
   for (let p = 0; p < k; p++) {
     const out = dst + (<usize>(p * MR) << 2);
     for (let r = 0; r < MR; r++) {
