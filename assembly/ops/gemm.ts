@@ -26,16 +26,23 @@
 //   over it. Reading B in place instead would walk rows N floats apart: with N a power of two
 //   those lines fall into a few L1 sets and evict each other. transB is handled by this copy
 //   (4 x 4 SIMD transposes), so the microkernel never sees it.
-// - op(A) is read in place through two strides (between rows, between k), so transA costs
-//   nothing; only a last panel of fewer than 5 rows is copied, zero-padded, so the microkernel
-//   never reads past A. Blocking over M (to keep a block of A in L2) or over N, and packing A
-//   into contiguous panels, measured no faster (mostly slower) for sizes up to 1024.
+// - op(A) comes to the microkernel as a panel of MR rows through two strides (between rows,
+//   between k). An untransposed A is read in place (rows K floats apart, each walked forward);
+//   only a last panel of fewer than 5 rows is copied, zero-padded, so the microkernel never
+//   reads past A. A transposed A (stored (K, M)) is packed first, as B is: each panel of 5 rows
+//   copied into a contiguous K x 5 block (5 adjacent floats per k), all the panels once per
+//   call (in equal blocks of at most PACKED_A_BYTES, B's strips packed again per block). Read
+//   in place instead, its rows are M floats apart: with M a power of two those lines fall into
+//   a few L1 sets and evict the B strip (512 x 512 ran at 70% of the plain speed). So all four
+//   variants run the same microkernel on the same layouts, at the same speed. Blocking over M
+//   (to keep a block of A in L2) or over N, and packing an untransposed A too, measured no
+//   faster (mostly slower) for sizes up to 1024.
 // Edge tiles compute a full 5 x 8 tile from the zero-padded copies into a tile buffer and
 // write back only the rows and columns that exist.
 //
-// The copies live in one persistent workspace (one strip and one panel: (8 + 5) K floats)
-// that grows to the largest K seen and is reused by every later call, so memory does not grow
-// from step to step.
+// The copies live in one persistent workspace (one strip, then one panel or, for a transposed
+// A, up to PACKED_A_BYTES of panels) that grows to the largest size seen and is reused by every
+// later call, so memory does not grow from step to step.
 
 import { persistentAlloc, persistentFree } from '../memory';
 
@@ -74,9 +81,11 @@ export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usiz
   const stripBytes = <usize>(k * NR) << 2;
   const panelBytes = <usize>(k * MR) << 2;
   const panels = (m + MR - 1) / MR;
-  // Panels of op(A) packed at a time: with transA all of them (in blocks of PACKED_A_BYTES);
-  // A read in place needs only its last panel of fewer than MR rows copied.
-  const blockPanels = transA ? min<i32>(panels, max<i32>(1, <i32>(PACKED_A_BYTES / panelBytes))) : 1;
+  // Panels of op(A) packed at a time: with transA all of them, in as few equal blocks as keep
+  // each within PACKED_A_BYTES; A read in place needs only its last panel of < MR rows copied.
+  const fitting = max<i32>(1, <i32>(PACKED_A_BYTES / panelBytes));
+  const blocks = (panels + fitting - 1) / fitting;
+  const blockPanels = transA ? (panels + blocks - 1) / blocks : 1;
   const ws = ensureWorkspace(stripBytes + <usize>blockPanels * panelBytes);
   if (ws == 0) return false;
   const strip = ws, packed = ws + stripBytes;
