@@ -96,3 +96,6 @@ export * from './ops/slice';
 export * from './ops/attention';
 export * from './losses/cross_entropy';
 export * from './sampling';
+// ---- the arithmetic ceiling matmul is benchmarked against (bench/matmul.ts) ------------------
+
+export * from './peak';

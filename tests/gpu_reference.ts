@@ -3,46 +3,20 @@
 // results are judged against float64 with bounds derived from f32 rounding, not bit for bit.
 
 import { expect } from 'vitest';
+import { absSum64, matmulDims, matmulRef as matmulRef64, type MatmulSpec } from './reference/matmul';
 
 /** Unit roundoff of f32: every f32 operation is exact up to a relative error of u. */
 export const U32 = 2 ** -24;
 
-export interface MatmulCase {
-  shapeA: number[];
-  shapeB: number[];
-  transA?: boolean;
-  transB?: boolean;
-}
+export type MatmulCase = MatmulSpec;
 
 /**
- * C = op(A) op(B) in float64 (batched over A's leading dim as the core does), with
- * magnitude[i] = sum_k |op(A)[r, k]| |op(B)[k, c]| for the error bound, and K.
+ * C = op(A) op(B) in float64 (tests/reference/matmul.ts), with magnitude[i] = sum_k
+ * |op(A)[r, k]| |op(B)[k, c]| for the error bound, and K.
  */
 export function matmulRef(a: ArrayLike<number>, b: ArrayLike<number>, c: MatmulCase): { value: Float64Array; magnitude: Float64Array; k: number; shape: number[] } {
-  const { shapeA: sa, shapeB: sb, transA = false, transB = false } = c;
-  const batch = sa.length === 3 ? sa[0]! : 1;
-  const [ra, ca] = sa.slice(-2) as [number, number];
-  const [rb, cb] = sb.slice(-2) as [number, number];
-  const m = transA ? ca : ra, k = transA ? ra : ca, n = transB ? rb : cb;
-  const value = new Float64Array(batch * m * n);
-  const magnitude = new Float64Array(batch * m * n);
-  for (let s = 0; s < batch; s++) {
-    const aOff = s * ra * ca, bOff = sb.length === 3 ? s * rb * cb : 0;
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let sum = 0, mag = 0;
-        for (let p = 0; p < k; p++) {
-          const x = a[aOff + (transA ? p * ca + i : i * ca + p)]!;
-          const y = b[bOff + (transB ? j * cb + p : p * cb + j)]!;
-          sum += x * y;
-          mag += Math.abs(x * y);
-        }
-        value[s * m * n + i * n + j] = sum;
-        magnitude[s * m * n + i * n + j] = mag;
-      }
-    }
-  }
-  return { value, magnitude, k, shape: sa.length === 3 ? [batch, m, n] : [m, n] };
+  const { k, shapeC } = matmulDims(c);
+  return { value: matmulRef64(a, b, c), magnitude: matmulRef64(a, b, c, absSum64), k, shape: shapeC };
 }
 
 /**

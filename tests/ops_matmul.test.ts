@@ -1,6 +1,8 @@
-// Matmul: forward against a float64 reference, the documented summation order bit for bit,
-// gradients of both operands against central finite differences, the SIMD and scalar builds
-// bitwise equal, shape errors, and memory that does not grow from step to step.
+// Matmul: every transpose combination at ranks 2, 3 and 4 (and a shared right operand) over the
+// tail sizes, forward against the float64 reference (tests/reference/matmul.ts) and the
+// documented summation order bit for bit on both builds; gradients of both operands against
+// central finite differences; the SIMD and scalar builds bitwise equal; shape errors; and
+// memory that does not grow from step to step.
 //
 // Tolerances. The core sums K products in f32, in order; the classic bound (Higham, Accuracy
 // and Stability of Numerical Algorithms, 3.1) for such a sum against the exact one is
@@ -11,7 +13,8 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShapeError, Tensor, type Core } from '../sdk/index';
-import { expectBitwiseEqual, finiteDiff, loadCores, randomData, TAIL_SIZES } from './util';
+import { absSum64, matmulDims, matmulRef, sum64, type MatmulSpec, type TermSum } from './reference/matmul';
+import { expectBitwiseEqual, finiteDiff, loadCores, randomData } from './util';
 
 let simd: Core;
 let scalar: Core;
@@ -19,8 +22,11 @@ beforeAll(async () => {
   ({ simd, scalar } = await loadCores());
 });
 
-const SIZES = [...TAIL_SIZES, 64, 65]; // 1, 3, 5, 17, 33, 64, 65
+/** Sizes in each of M, K, N: around the tile's 5 rows and 8 columns and the 4-wide vectors. */
+const SIZES = [1, 3, 5, 7, 8, 9, 17, 33];
 const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+/** Leading dims per rank: none, (B), (B, H). */
+const BATCH_OF_RANK: Record<number, number[]> = { 2: [], 3: [2], 4: [2, 2] };
 
 /** Unit roundoff of f32. */
 const U = 2 ** -24;
@@ -29,7 +35,7 @@ function gamma(n: number): number {
   return (n * U) / (1 - n * U);
 }
 
-// ---- references ------------------------------------------------------------------------------
+// ---- cases -----------------------------------------------------------------------------------
 
 /** Everything about one (possibly batched) matmul case. Stored layouts are the core's. */
 interface Case {
@@ -38,56 +44,26 @@ interface Case {
   n: number;
   transA: boolean;
   transB: boolean;
-  /** 0: rank-2 operands; otherwise the batch size B. */
-  batch: number;
-  /** With a batch: B is (B, K, N) when true, a shared (K, N) when false. */
-  batchedB: boolean;
+  /** Leading dims of A: [], [B] or [B, H]. */
+  batch: number[];
+  /** With a batch: B is one (K, N) matrix shared by every batch instead of its own per batch. */
+  sharedB: boolean;
 }
 
-function shapeA(c: Case): number[] {
-  const s = c.transA ? [c.k, c.m] : [c.m, c.k];
-  return c.batch > 0 ? [c.batch, ...s] : s;
+function spec(c: Case): MatmulSpec {
+  const a = c.transA ? [c.k, c.m] : [c.m, c.k];
+  const b = c.transB ? [c.n, c.k] : [c.k, c.n];
+  return { shapeA: [...c.batch, ...a], shapeB: c.sharedB ? b : [...c.batch, ...b], transA: c.transA, transB: c.transB };
 }
-function shapeB(c: Case): number[] {
-  const s = c.transB ? [c.n, c.k] : [c.k, c.n];
-  return c.batch > 0 && c.batchedB ? [c.batch, ...s] : s;
-}
-function shapeC(c: Case): number[] {
-  return c.batch > 0 ? [c.batch, c.m, c.n] : [c.m, c.n];
-}
+const shapeC = (c: Case) => matmulDims(spec(c)).shapeC;
 const sizeOf = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
 const label = (c: Case) =>
-  `${c.batch > 0 ? `batch ${c.batch}${c.batchedB ? '' : ' (shared B)'} ` : ''}M=${c.m} K=${c.k} N=${c.n} transA=${c.transA} transB=${c.transB}`;
+  `${c.batch.length > 0 ? `batch [${c.batch}]${c.sharedB ? ' (shared B)' : ''} ` : ''}M=${c.m} K=${c.k} N=${c.n} transA=${c.transA} transB=${c.transB}`;
 
-/**
- * C = op(A) op(B) over the stored layouts, batched like the core; each element is reduced by
- * `sum(terms)`. float64 arithmetic unless `sum` says otherwise.
- */
-function matmulRef(c: Case, a: ArrayLike<number>, b: ArrayLike<number>, sum: (terms: number[]) => number): Float64Array {
-  const { m, k, n, transA, transB } = c;
-  const batches = Math.max(1, c.batch);
-  const out = new Float64Array(batches * m * n);
-  const terms = new Array<number>(k);
-  for (let s = 0; s < batches; s++) {
-    const oa = s * m * k, ob = c.batch > 0 && c.batchedB ? s * k * n : 0;
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        for (let p = 0; p < k; p++) {
-          const av = a[oa + (transA ? p * m + i : i * k + p)]!;
-          const bv = b[ob + (transB ? j * k + p : p * n + j)]!;
-          terms[p] = av * bv;
-        }
-        out[s * m * n + i * n + j] = sum(terms);
-      }
-    }
-  }
-  return out;
-}
-
-const sum64 = (terms: number[]) => terms.reduce((x, t) => x + t, 0);
-const absSum64 = (terms: number[]) => terms.reduce((x, t) => x + Math.abs(t), 0);
+/** op(A) op(B) in float64, each element reduced by `sum` (tests/reference/matmul.ts). */
+const ref = (c: Case, a: ArrayLike<number>, b: ArrayLike<number>, sum: TermSum = sum64) => matmulRef(a, b, spec(c), sum);
 /** The documented order: acc = 0, then acc = fl(acc + fl(a*b)) for p = 0..K-1, in f32. */
-const sequentialF32 = (terms: number[]) => terms.reduce((acc, t) => Math.fround(acc + Math.fround(t)), 0);
+const sequentialF32: TermSum = (terms) => terms.reduce((acc, t) => Math.fround(acc + Math.fround(t)), 0);
 
 /** Asserts |actual - exact| <= gamma(n) * bound + atol elementwise, naming the first failure. */
 function expectWithinBound(actual: ArrayLike<number>, exact: ArrayLike<number>, bound: ArrayLike<number>, n: number, what: string, atol = 0): void {
@@ -115,8 +91,9 @@ interface Run {
  */
 function runCore(core: Core, c: Case, a: ArrayLike<number>, b: ArrayLike<number>, weights?: ArrayLike<number>): Run {
   const grad = weights !== undefined;
-  const ta = Tensor.from(a, shapeA(c), { core, persistent: true, requiresGrad: grad });
-  const tb = Tensor.from(b, shapeB(c), { core, persistent: true, requiresGrad: grad });
+  const { shapeA, shapeB } = spec(c);
+  const ta = Tensor.from(a, shapeA, { core, persistent: true, requiresGrad: grad });
+  const tb = Tensor.from(b, shapeB, { core, persistent: true, requiresGrad: grad });
   try {
     const out = ta.matmul(tb, { transA: c.transA, transB: c.transB });
     expect(out.shape, `${label(c)}: output shape`).toEqual(shapeC(c));
@@ -135,104 +112,94 @@ function runCore(core: Core, c: Case, a: ArrayLike<number>, b: ArrayLike<number>
 }
 
 function randomCase(c: Case, seed: number): { a: Float64Array; b: Float64Array; w: Float64Array } {
+  const { shapeA, shapeB } = spec(c);
   return {
-    a: randomData(sizeOf(shapeA(c)), seed),
-    b: randomData(sizeOf(shapeB(c)), seed + 1),
+    a: randomData(sizeOf(shapeA), seed),
+    b: randomData(sizeOf(shapeB), seed + 1),
     w: randomData(sizeOf(shapeC(c)), seed + 2),
   };
 }
 
-function plainCase(m: number, k: number, n: number, transA: boolean, transB: boolean): Case {
-  return { m, k, n, transA, transB, batch: 0, batchedB: false };
+function makeCase(m: number, k: number, n: number, transA: boolean, transB: boolean, batch: number[] = [], sharedB = false): Case {
+  return { m, k, n, transA, transB, batch, sharedB };
 }
 
-/** Every 2-D case over SIZES^3 for one transpose combination. */
-function allPlainCases(transA: boolean, transB: boolean): Case[] {
+/** Every case over sizes^3 for one transpose combination and batch. */
+function cube(sizes: number[], transA: boolean, transB: boolean, batch: number[], sharedB = false): Case[] {
   const cases: Case[] = [];
-  for (const m of SIZES) for (const k of SIZES) for (const n of SIZES) cases.push(plainCase(m, k, n, transA, transB));
+  for (const m of sizes) for (const k of sizes) for (const n of sizes) cases.push(makeCase(m, k, n, transA, transB, batch, sharedB));
   return cases;
 }
 
-const BATCHED: Case[] = [];
-for (const [transA, transB] of TRANS) {
-  BATCHED.push({ m: 5, k: 17, n: 3, transA, transB, batch: 3, batchedB: true });
-  BATCHED.push({ m: 17, k: 3, n: 9, transA, transB, batch: 2, batchedB: false });
-  BATCHED.push({ m: 6, k: 33, n: 11, transA, transB, batch: 4, batchedB: false });
+/**
+ * The forward checks of one case, on both builds: within the f32 summation bound of the
+ * float64 reference, and bitwise equal to the documented order (so the builds agree too).
+ */
+function checkForward(c: Case, seed: number): void {
+  const { a, b } = randomCase(c, seed);
+  const fast = runCore(simd, c, a, b).c;
+  // K products and K additions (the first, 0 + a*b, is exact): gamma(K) covers both
+  expectWithinBound(fast, ref(c, a, b), ref(c, a, b, absSum64), c.k, label(c));
+  // Math.fround of a double sum or product of two f32 values is the correctly rounded f32
+  // result (53 >= 2*24 + 2 bits), so this emulation is exact
+  const expected = Float32Array.from(ref(c, a, b, sequentialF32));
+  expectBitwiseEqual(fast, expected, `simd ${label(c)}`);
+  expectBitwiseEqual(runCore(scalar, c, a, b).c, expected, `scalar ${label(c)}`);
 }
 
 // ---- forward ---------------------------------------------------------------------------------
 
 describe('matmul forward', () => {
-  it.each(TRANS)('matches the float64 reference within the f32 summation bound, M, K, N in {1, 3, 5, 17, 33, 64, 65}, transA=%s transB=%s', (transA, transB) => {
-    let seed = transA ? 1 : 2000;
-    if (transB) seed += 1000;
-    for (const c of allPlainCases(transA, transB)) {
-      const { a, b } = randomCase(c, (seed += 3));
-      const { c: out } = runCore(simd, c, a, b);
-      // K products and K additions (the first, 0 + a*b, is exact): gamma(K) covers both
-      expectWithinBound(out, matmulRef(c, a, b, sum64), matmulRef(c, a, b, absSum64), c.k, label(c));
+  const cases = TRANS.flatMap(([transA, transB]) => [2, 3, 4].map((rank) => [transA, transB, rank] as const));
+  it.each(cases)('M, K, N in {1, 3, 5, 7, 8, 9, 17, 33}: within the f32 bound of the float64 reference and bitwise in the documented order on both builds, transA=%s transB=%s rank %i', (transA, transB, rank) => {
+    let seed = 1 + 100000 * rank + (transA ? 10000 : 0) + (transB ? 20000 : 0);
+    for (const c of cube(SIZES, transA, transB, BATCH_OF_RANK[rank]!)) checkForward(c, (seed += 3));
+  });
+
+  it.each(TRANS)('(B, M, K) x (K, N) and (B, H, M, K) x (K, N) with a shared right operand, transA=%s transB=%s', (transA, transB) => {
+    let seed = 500000 + (transA ? 10000 : 0) + (transB ? 20000 : 0);
+    for (const batch of [[3], [2, 3]]) {
+      for (const c of cube([1, 5, 8, 9, 33], transA, transB, batch, true)) checkForward(c, (seed += 3));
     }
   });
 
-  it('matches the float64 reference for batched (B, M, K) x (B, K, N) and (B, M, K) x (K, N)', () => {
-    let seed = 5000;
-    for (const c of BATCHED) {
-      const { a, b } = randomCase(c, (seed += 3));
-      const { c: out } = runCore(simd, c, a, b);
-      expectWithinBound(out, matmulRef(c, a, b, sum64), matmulRef(c, a, b, absSum64), c.k, label(c));
-    }
-  });
-
-  it('adds in the documented order on both builds: bitwise equal to acc = fl(acc + fl(a*b)) for p = 0..K-1', () => {
-    // Math.fround of a double sum or product of two f32 values is the correctly rounded f32
-    // result (53 >= 2*24 + 2 bits), so this emulation is exact.
-    let seed = 9000;
-    const cases = [...BATCHED];
-    for (const [transA, transB] of TRANS) {
-      for (const [m, k, n] of [[1, 1, 1], [5, 65, 8], [17, 33, 9], [33, 5, 64], [64, 64, 64], [65, 17, 65], [11, 300, 13]] as const) {
-        cases.push(plainCase(m, k, n, transA, transB));
-      }
-    }
-    for (const c of cases) {
-      const { a, b } = randomCase(c, (seed += 3));
-      const expected = Float32Array.from(matmulRef(c, a, b, sequentialF32));
-      expectBitwiseEqual(runCore(simd, c, a, b).c, expected, `simd ${label(c)}`);
-      expectBitwiseEqual(runCore(scalar, c, a, b).c, expected, `scalar ${label(c)}`);
-    }
-  });
-
-  it('adds in the documented order for long K and for wide and tall shapes', () => {
+  it('adds in the documented order for long K, wide and tall shapes, attention shapes, and packed A in blocks', () => {
     // K = 1024: a strip of B (32 KiB) no longer fits beside A in L1, the shape the kernel is
-    // least tuned for; N = 600 and M = 600 run through many strips and panels
+    // least tuned for; N = 600 and M = 600 run through many strips and panels. A transposed
+    // with M = 603, K = 1024 is packed in three blocks of at most 1 MiB (gemm.ts), the last
+    // one ending in a panel of 3 rows.
     let seed = 12000;
-    for (const [m, k, n, transA, transB] of [[130, 1024, 17, false, false], [130, 1024, 9, true, true], [3, 7, 600, false, true], [600, 7, 3, true, false]] as const) {
-      const c = plainCase(m, k, n, transA, transB);
-      const { a, b } = randomCase(c, (seed += 3));
-      const expected = Float32Array.from(matmulRef(c, a, b, sequentialF32));
-      expectBitwiseEqual(runCore(simd, c, a, b).c, expected, `simd ${label(c)}`);
-      expectBitwiseEqual(runCore(scalar, c, a, b).c, expected, `scalar ${label(c)}`);
-    }
+    const cases = [
+      makeCase(130, 1024, 17, false, false), makeCase(130, 1024, 9, true, true),
+      makeCase(3, 7, 600, false, true), makeCase(600, 7, 3, true, false),
+      makeCase(603, 1024, 9, true, false), makeCase(603, 1024, 13, true, true),
+      // attention at (B 2, H 3, T 33, D 16): scores Q K^T, output P V, and backward's P^T dO
+      makeCase(33, 16, 33, false, true, [2, 3]), makeCase(33, 33, 16, false, false, [2, 3]), makeCase(33, 33, 16, true, false, [2, 3]),
+    ];
+    for (const c of cases) checkForward(c, (seed += 3));
   });
 });
 
 // ---- backward --------------------------------------------------------------------------------
 
 describe('matmul backward', () => {
-  /** 2-D and batched gradient cases for one transpose combination. */
-  function gradCases(transA: boolean, transB: boolean): Case[] {
-    const cases = BATCHED.filter((c) => c.transA === transA && c.transB === transB);
-    for (const [m, k, n] of [[5, 17, 3], [3, 5, 17], [17, 3, 6], [1, 9, 2], [9, 1, 13], [11, 8, 9]] as const) {
-      cases.push(plainCase(m, k, n, transA, transB));
-    }
+  /** Shapes (M, K, N) of the gradient checks, from the tail sizes. */
+  const GRAD_SHAPES = [[1, 3, 5], [7, 8, 9], [17, 5, 3], [3, 33, 1], [9, 1, 8], [5, 7, 17]] as const;
+
+  /** Rank-2, batched and shared-B gradient cases of one rank for one transpose combination. */
+  function gradCases(transA: boolean, transB: boolean, rank: number): Case[] {
+    const batch = BATCH_OF_RANK[rank]!;
+    const cases = GRAD_SHAPES.map(([m, k, n]) => makeCase(m, k, n, transA, transB, batch));
+    if (rank > 2) cases.push(...GRAD_SHAPES.map(([m, k, n]) => makeCase(m, k, n, transA, transB, batch, true)));
     return cases;
   }
 
   /** float64 loss sum(C * w) as a function of A (or of B), for finite differences. */
   function lossOfA(c: Case, b: ArrayLike<number>, w: ArrayLike<number>) {
-    return (a: Float64Array) => matmulRef(c, a, b, sum64).reduce((s, x, i) => s + x * w[i]!, 0);
+    return (a: Float64Array) => ref(c, a, b).reduce((s, x, i) => s + x * w[i]!, 0);
   }
   function lossOfB(c: Case, a: ArrayLike<number>, w: ArrayLike<number>) {
-    return (b: Float64Array) => matmulRef(c, a, b, sum64).reduce((s, x, i) => s + x * w[i]!, 0);
+    return (b: Float64Array) => ref(c, a, b).reduce((s, x, i) => s + x * w[i]!, 0);
   }
   const abs = (x: ArrayLike<number>) => Float64Array.from(x, Math.abs);
   // The loss is linear in each operand, so a central difference has no truncation error for
@@ -241,12 +208,13 @@ describe('matmul backward', () => {
   const H = 1e-3;
   const FD_ATOL = 1e-8;
 
-  it.each(TRANS)('gives dA and dB equal to central finite differences of the float64 reference, 2-D and batched, transA=%s transB=%s', (transA, transB) => {
-    let seed = 20000 + (transA ? 100 : 0) + (transB ? 200 : 0);
-    for (const c of gradCases(transA, transB)) {
+  const cases = TRANS.flatMap(([transA, transB]) => [2, 3, 4].map((rank) => [transA, transB, rank] as const));
+  it.each(cases)('gives dA and dB equal to central finite differences of the float64 reference, transA=%s transB=%s rank %i (batched and shared B)', (transA, transB, rank) => {
+    let seed = 20000 + 1000 * rank + (transA ? 100 : 0) + (transB ? 200 : 0);
+    for (const c of gradCases(transA, transB, rank)) {
       const { a, b, w } = randomCase(c, (seed += 3));
       const run = runCore(simd, c, a, b, w);
-      const batches = Math.max(1, c.batch);
+      const batches = sizeOf(c.batch);
       // dA[i][p] sums N terms dC[i][j] op(B)[p][j] (dC is exactly w). The per-element bound
       // sum_j |dC||op(B)| is the same derivative taken with |w| and |b|.
       const boundA = finiteDiff(lossOfA(c, abs(b), abs(w)), a, H);
@@ -255,7 +223,7 @@ describe('matmul backward', () => {
       // when A is not transposed (the batch folds into the rows), else batch by batch with
       // one more addition per batch; batches*M + batches roundings bound both.
       const boundB = finiteDiff(lossOfB(c, abs(a), abs(w)), b, H);
-      const termsB = c.batch > 0 && !c.batchedB ? batches * c.m + batches : c.m;
+      const termsB = c.sharedB ? batches * c.m + batches : c.m;
       expectWithinBound(run.gradB!, finiteDiff(lossOfB(c, a, w), b, H), boundB, termsB, `dB ${label(c)}`, FD_ATOL);
     }
   });
@@ -276,7 +244,7 @@ describe('matmul backward', () => {
       const loss = ta.matmul(tb1).mul(Tensor.from(w1, [m, n], { core })).sum()
         .add(ta.matmul(tb2, { transB: true }).mul(Tensor.from(w2, [m, n], { core })).sum());
       loss.backward();
-      const c1 = plainCase(m, k, n, false, false), c2 = plainCase(m, k, n, false, true);
+      const c1 = makeCase(m, k, n, false, false), c2 = makeCase(m, k, n, false, true);
       const f = (x: Float64Array) => lossOfA(c1, b1, w1)(x) + lossOfA(c2, b2, w2)(x);
       const fAbs = (x: Float64Array) => lossOfA(c1, abs(b1), abs(w1))(x) + lossOfA(c2, abs(b2), abs(w2))(x);
       // two sums of N terms, then one addition of the two
@@ -305,12 +273,16 @@ describe('matmul backward', () => {
 // ---- the two builds ----------------------------------------------------------------------------
 
 describe('matmul SIMD and scalar builds', () => {
-  it('agree bit for bit, forward and backward, on awkward sizes, all transposes, batched', () => {
+  it('agree bit for bit, forward and backward, on awkward sizes, all transposes, ranks 2, 3 and 4', () => {
     let seed = 30000;
-    const cases: Case[] = [...BATCHED];
+    const cases: Case[] = [];
     for (const [transA, transB] of TRANS) {
       for (const [m, k, n] of [[1, 1, 1], [3, 5, 17], [17, 33, 5], [33, 17, 65], [65, 64, 33], [6, 7, 9], [4, 4, 4], [9, 100, 23]] as const) {
-        cases.push(plainCase(m, k, n, transA, transB));
+        cases.push(makeCase(m, k, n, transA, transB));
+      }
+      for (const [m, k, n] of [[7, 9, 8], [33, 3, 17], [5, 33, 9]] as const) {
+        cases.push(makeCase(m, k, n, transA, transB, [3]), makeCase(m, k, n, transA, transB, [3], true));
+        cases.push(makeCase(m, k, n, transA, transB, [2, 3]), makeCase(m, k, n, transA, transB, [2, 3], true));
       }
     }
     for (const c of cases) {
@@ -339,6 +311,9 @@ describe('matmul errors and memory', () => {
         [[3, 4], [2, 5], { transB: true }],
         [[2, 3, 4], [2, 5, 6], {}],
         [[2, 3, 4], [5, 6], {}],
+        [[2, 3, 4, 5], [2, 3, 6, 7], {}],
+        [[2, 3, 5, 4], [2, 3, 6, 7], { transA: true, transB: true }],
+        [[2, 3, 4, 5], [6, 7], {}],
       ];
       for (const [sa, sb, options] of cases) {
         const a = Tensor.zeros(sa, { core }), b = Tensor.zeros(sb, { core });
@@ -354,8 +329,19 @@ describe('matmul errors and memory', () => {
         expect(message).toContain(`[${sb.join(', ')}]`);
         expect(message).toMatch(/inner dimensions differ/);
       }
-      // batch sizes that differ are refused too
-      expect(() => Tensor.zeros([2, 3, 4], { core }).matmul(Tensor.zeros([3, 4, 5], { core }))).toThrow(ShapeError);
+      // batch dims that differ, and ranks that do not pair up, are refused too
+      const refused: [number[], number[], RegExp][] = [
+        [[2, 3, 4], [3, 4, 5], /batch dims differ \(\[2\] vs \[3\]\)/],
+        [[2, 3, 4, 5], [2, 4, 5, 6], /batch dims differ \(\[2, 3\] vs \[2, 4\]\)/],
+        [[2, 3, 4, 5], [3, 5, 6], /operands must be/],
+        [[4, 5], [2, 5, 6], /operands must be/],
+        [[5], [5, 6], /operands must be/],
+      ];
+      for (const [sa, sb, message] of refused) {
+        const matmul = () => Tensor.zeros(sa, { core }).matmul(Tensor.zeros(sb, { core }));
+        expect(matmul, `${sa} x ${sb}`).toThrow(ShapeError);
+        expect(matmul, `${sa} x ${sb}`).toThrow(message);
+      }
     } finally {
       core.endStep();
     }
@@ -366,11 +352,14 @@ describe('matmul errors and memory', () => {
       const w1 = Tensor.from(randomData(64 * 64, 41), [64, 64], { core, persistent: true, requiresGrad: true });
       const w2 = Tensor.from(randomData(64 * 3, 42), [3, 64], { core, persistent: true, requiresGrad: true });
       const x = Tensor.from(randomData(8 * 25 * 64, 43), [8, 25, 64], { core, persistent: true });
+      const q = Tensor.from(randomData(2 * 4 * 33 * 16, 44), [2, 4, 33, 16], { core, persistent: true, requiresGrad: true });
       const step = () => {
         // a two-layer forward and backward, batched, with a transposed operand
         const h = x.matmul(w1).relu();
         const y = h.matmul(w2, { transB: true });
         y.sum().backward();
+        // attention-like scores Q Q^T over (B, H), whose backward packs a transposed A
+        q.matmul(q, { transB: true }).sum().backward();
         core.endStep();
       };
       step();
@@ -380,7 +369,7 @@ describe('matmul errors and memory', () => {
       expect(core.exports.memoryBytes(), `${build}: wasm memory`).toBe(memory);
       expect(core.exports.persistentBytes(), `${build}: persistent bytes`).toBe(persistent);
       expect(core.exports.scratchBytes(), `${build}: scratch high-water mark`).toBe(scratch);
-      for (const t of [w1, w2, x]) t.free();
+      for (const t of [w1, w2, x, q]) t.free();
     }
   });
 });

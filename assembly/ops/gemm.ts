@@ -20,22 +20,31 @@
 //   accumulator every iteration (half the speed); 4 x 8 runs at the same iterations per second
 //   as 5 x 8, so it does 20% less work. On the 2-core AMD EPYC (Zen 5) this was tuned on, the
 //   5 x 8 loop alone reaches ~54 GFLOP/s, which is the machine's limit for separate 128-bit
-//   multiplies and adds (two of each per cycle).
+//   multiplies and adds (two of each per cycle). On a 2-core Intel Xeon (Emerald Rapids, three
+//   vector FP ports) the same loop on L1-resident data (assembly/peak.ts) measures ~34 GFLOP/s,
+//   and all four variants at 256 and 512 run at 85-95% of it (bench/matmul.ts).
 // - op(B) is copied one strip of 8 columns at a time into a contiguous K x 8 workspace
 //   (16 KiB at K = 512, zero-padded past N), which stays in L1 while all the rows of A pass
 //   over it. Reading B in place instead would walk rows N floats apart: with N a power of two
 //   those lines fall into a few L1 sets and evict each other. transB is handled by this copy
 //   (4 x 4 SIMD transposes), so the microkernel never sees it.
-// - op(A) is read in place through two strides (between rows, between k), so transA costs
-//   nothing; only a last panel of fewer than 5 rows is copied, zero-padded, so the microkernel
-//   never reads past A. Blocking over M (to keep a block of A in L2) or over N, and packing A
-//   into contiguous panels, measured no faster (mostly slower) for sizes up to 1024.
+// - op(A) comes to the microkernel as a panel of MR rows through two strides (between rows,
+//   between k). An untransposed A is read in place (rows K floats apart, each walked forward);
+//   only a last panel of fewer than 5 rows is copied, zero-padded, so the microkernel never
+//   reads past A. A transposed A (stored (K, M)) is packed first, as B is: each panel of 5 rows
+//   copied into a contiguous K x 5 block (5 adjacent floats per k), all the panels once per
+//   call (in equal blocks of at most PACKED_A_BYTES, B's strips packed again per block). Read
+//   in place instead, its rows are M floats apart: with M a power of two those lines fall into
+//   a few L1 sets and evict the B strip (512 x 512 ran at 70% of the plain speed). So all four
+//   variants run the same microkernel on the same layouts, at the same speed. Blocking over M
+//   (to keep a block of A in L2) or over N, and packing an untransposed A too, measured no
+//   faster (mostly slower) for sizes up to 1024.
 // Edge tiles compute a full 5 x 8 tile from the zero-padded copies into a tile buffer and
 // write back only the rows and columns that exist.
 //
-// The copies live in one persistent workspace (one strip and one panel: (8 + 5) K floats)
-// that grows to the largest K seen and is reused by every later call, so memory does not grow
-// from step to step.
+// The copies live in one persistent workspace (one strip, then one panel or, for a transposed
+// A, up to PACKED_A_BYTES of panels) that grows to the largest size seen and is reused by every
+// later call, so memory does not grow from step to step.
 
 import { persistentAlloc, persistentFree } from '../memory';
 
@@ -62,40 +71,60 @@ function ensureWorkspace(bytes: usize): usize {
   return workspace;
 }
 
+/** Most bytes of packed op(A) held at once; more rows than fit are done block by block. */
+const PACKED_A_BYTES: usize = 1 << 20;
+
 /**
  * C (M, N) (+)= op(A) op(B) for one matrix. A is (M, K) or, with transA, stored (K, M);
  * B is (K, N) or, with transB, stored (N, K); C is (M, N), row-major. `accumulate` adds into
  * C instead of overwriting it. Returns false when the workspace cannot be allocated.
  */
 export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, accumulate: bool): bool {
-  // workspace: one B strip (K x NR), then one A panel (K x MR) for the last rows
   const stripBytes = <usize>(k * NR) << 2;
-  const ws = ensureWorkspace(stripBytes + (<usize>(k * MR) << 2));
+  const panelBytes = <usize>(k * MR) << 2;
+  const panels = (m + MR - 1) / MR;
+  // Panels of op(A) packed at a time: with transA all of them, in as few equal blocks as keep
+  // each within PACKED_A_BYTES; A read in place needs only its last panel of < MR rows copied.
+  const fitting = max<i32>(1, <i32>(PACKED_A_BYTES / panelBytes));
+  const blocks = (panels + fitting - 1) / fitting;
+  const blockPanels = transA ? (panels + blocks - 1) / blocks : 1;
+  const ws = ensureWorkspace(stripBytes + <usize>blockPanels * panelBytes);
   if (ws == 0) return false;
-  const strip = ws, tailPanel = ws + stripBytes;
+  const strip = ws, packed = ws + stripBytes;
   // op(A)[i][p] lives at a + i*aRow + p*aK (bytes)
   const aRow: usize = <usize>(transA ? <i32>1 : k) << 2;
   const aK: usize = <usize>(transA ? m : <i32>1) << 2;
-  // rows 0 .. mFull-1 come in whole panels read in place; the last m % MR are copied
-  const mFull = m - m % MR;
-  const tailRows = m - mFull;
-  if (tailRows > 0) packPanel(k, a + <usize>mFull * aRow, aRow, aK, tailRows, tailPanel);
-  for (let j0 = 0; j0 < n; j0 += NR) {
-    const cols = min<i32>(NR, n - j0);
-    packStrip(transB, k, n, b, j0, cols, strip);
-    const cj = c + (<usize>j0 << 2);
-    for (let i = 0; i < mFull; i += MR) {
-      const ci = cj + (<usize>(i * n) << 2);
-      if (cols == NR) {
-        tileKernel(k, a + <usize>i * aRow, aRow, aK, strip, ci, n, accumulate);
-      } else {
-        tileKernel(k, a + <usize>i * aRow, aRow, aK, strip, tile, NR, false);
-        writeTile(ci, n, MR, cols, accumulate);
+  const blockRows = transA ? blockPanels * MR : m;
+  for (let i0 = 0; i0 < m; i0 += blockRows) {
+    const rows = min<i32>(blockRows, m - i0);
+    // rows i0 .. i0+full-1 come in whole panels; the last rows % MR are zero-padded to one
+    const full = rows - rows % MR;
+    if (transA) {
+      for (let i = 0; i < rows; i += MR) {
+        packPanel(k, a + <usize>(i0 + i) * aRow, aRow, aK, min<i32>(MR, rows - i), packed + <usize>(i / MR) * panelBytes);
       }
+    } else if (full < rows) {
+      packPanel(k, a + <usize>(i0 + full) * aRow, aRow, aK, rows - full, packed);
     }
-    if (tailRows > 0) {
-      tileKernel(k, tailPanel, 4, <usize>MR << 2, strip, tile, NR, false);
-      writeTile(cj + (<usize>(mFull * n) << 2), n, tailRows, cols, accumulate);
+    for (let j0 = 0; j0 < n; j0 += NR) {
+      const cols = min<i32>(NR, n - j0);
+      packStrip(transB, k, n, b, j0, cols, strip);
+      const cj = c + (<usize>(i0 * n + j0) << 2);
+      for (let i = 0; i < rows; i += MR) {
+        // the panel: packed (p-major, MR floats per k) or, for whole panels of an untransposed
+        // A, read in place
+        const inPlace = !transA && i < full;
+        const pa = inPlace ? a + <usize>(i0 + i) * aRow : packed + (transA ? <usize>(i / MR) * panelBytes : 0);
+        const pRow: usize = inPlace ? aRow : 4;
+        const pK: usize = inPlace ? aK : <usize>MR << 2;
+        const ci = cj + (<usize>(i * n) << 2);
+        if (cols == NR && i < full) {
+          tileKernel(k, pa, pRow, pK, strip, ci, n, accumulate);
+        } else {
+          tileKernel(k, pa, pRow, pK, strip, tile, NR, false);
+          writeTile(ci, n, min<i32>(MR, rows - i), cols, accumulate);
+        }
+      }
     }
   }
   return true;
@@ -164,8 +193,20 @@ function packStrip(transB: bool, k: i32, n: i32, b: usize, j0: i32, cols: i32, d
   v128.store(dst + 3 * stride, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
 }
 
-/** Copies `rows` (< MR) rows of op(A), element (r, p) at a + r*aRow + p*aK, into panel[p*MR + r], zero past `rows`. */
+/**
+ * Copies `rows` (<= MR) rows of op(A), element (r, p) at a + r*aRow + p*aK, into a panel:
+ * panel[p*MR + r], zero for r >= rows.
+ */
 function packPanel(k: i32, a: usize, aRow: usize, aK: usize, rows: i32, dst: usize): void {
+  if (ASC_FEATURE_SIMD && rows == MR && aRow == 4) {
+    // A transposed: the MR floats of one k are adjacent in memory
+    for (let p = 0; p < k; p++) {
+      const src = a + <usize>p * aK, out = dst + (<usize>(p * MR) << 2);
+      v128.store(out, v128.load(src));
+      store<f32>(out, load<f32>(src, 16), 16);
+    }
+    return;
+  }
   for (let p = 0; p < k; p++) {
     const out = dst + (<usize>(p * MR) << 2);
     for (let r = 0; r < MR; r++) {

@@ -1,16 +1,21 @@
-// Matrix multiply, batched over one leading dim: (B, M, K) x (B, K, N) -> (B, M, N), or a rank-2
-// right operand shared by every batch: (B, M, K) x (K, N). transA / transB read the stored
-// operand transposed, so backward needs no explicit transpose:
+// Matrix multiply over the last two dims, batched over up to two leading dims:
+//   (M, K) x (K, N)                -> (M, N)
+//   (B, M, K) x (B, K, N)          -> (B, M, N)
+//   (B, H, M, K) x (B, H, K, N)    -> (B, H, M, N)     e.g. attention: (B, H, T, D) x (B, H, D, T)
+//   (B, M, K) x (K, N), (B, H, M, K) x (K, N)          a right operand shared by every batch
+// The batch dims are contiguous in memory, so (B, H) is walked as one run of B*H matrices.
+// transA / transB read the stored operand transposed, so backward needs no explicit transpose:
 //   forward   C = A B
 //   backward  dA += dC B^T   (transB)      dB += A^T dC   (transA)
 // Every output element accumulates over its inner dim in order with separate mul and add (no
 // fused multiply-add), so the SIMD and scalar builds agree bit for bit (gemm.ts).
 //
-// (B, M, K) x (K, N) with A not transposed is one (B*M, K) x (K, N) product: the rows of A and
-// C run on contiguously across the batch, so it is done as one gemm call (B is packed once, not
-// B times), and so are both of its gradients. dB then sums over all B*M rows in order.
+// (..., M, K) x (K, N) with A not transposed is one (batch*M, K) x (K, N) product: the rows of A
+// and C run on contiguously across the batch, so it is done as one gemm call (B is packed once,
+// not once per batch), and so are both of its gradients. dB then sums over all batch*M rows in
+// order.
 
-import { dataOf, gradPtrOf, newScratch, gradFor, rankOf, dimFromEnd, ERR_OUT_OF_MEMORY } from '../tensor';
+import { dataOf, gradPtrOf, newScratch, gradFor, rankOf, dimOf, dimFromEnd, ERR_OUT_OF_MEMORY } from '../tensor';
 import { tracks, record, recOut, recA, recB, recInt, setRecInt, failBackward } from '../autodiff/tape';
 import { gemm } from './gemm';
 
@@ -21,9 +26,14 @@ import { gemm } from './gemm';
 const TRANS_A: i32 = 1;
 const TRANS_B: i32 = 2;
 
-/** Batch count of a matmul with A's shape: its leading dim when rank 3. */
+/** Batch count of a matmul with A's shape: the product of its dims before the last two. */
 @inline function batchOf(a: i32): i32 {
-  return rankOf(a) == 3 ? dimFromEnd(a, 3) : 1;
+  return dimFromEnd(a, 3) * dimFromEnd(a, 4);
+}
+
+/** Whether B has its own matrix per batch (same leading dims as A) rather than one shared. */
+@inline function batchedB(b: i32): bool {
+  return rankOf(b) > 2;
 }
 
 /** Whether the batch folds into the rows of one product: B shared and A not transposed. */
@@ -37,13 +47,17 @@ export function opMatmul(a: i32, b: i32, transA: bool, transB: bool): i32 {
   const k = colsOf(a, transA), n = colsOf(b, transB);
   let batch = batchOf(a);
   const requires = tracks(a, b);
-  const out = rankOf(a) == 3 ? newScratch(3, batch, m, n, 1, requires) : newScratch(2, m, n, 1, 1, requires);
+  // out: A's leading dims, then (M, N)
+  const rank = rankOf(a);
+  const out = rank == 4 ? newScratch(4, dimOf(a, 0), dimOf(a, 1), m, n, requires)
+    : rank == 3 ? newScratch(3, dimOf(a, 0), m, n, 1, requires)
+    : newScratch(2, m, n, 1, 1, requires);
   if (out < 0) return out;
   if (foldsBatch(a, b, transA)) {
     m *= batch;
     batch = 1;
   }
-  const bBatched = rankOf(b) == 3;
+  const bBatched = batchedB(b);
   for (let s = 0; s < batch; s++) {
     const ok = gemm(transA, transB, m, n, k,
       dataOf(a) + (<usize>(s * m * k) << 2),
@@ -72,7 +86,7 @@ function matmulBackward(r: usize): void {
     m *= batch;
     batch = 1;
   }
-  const bBatched = rankOf(b) == 3;
+  const bBatched = batchedB(b);
   const ga = gradFor(a), gb = gradFor(b), g = gradPtrOf(out);
   for (let s = 0; s < batch; s++) {
     const pa = dataOf(a) + (<usize>(s * m * k) << 2);

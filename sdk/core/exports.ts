@@ -125,4 +125,7 @@ export interface CoreExports {
   opArgmax(a: Id): Id;
   /** Samples one token per row of logits (N, V) into ids, logpProcessed, logpRaw (each (N)); 0 or an error code. */
   sampleTokens(logits: Id, temperature: number, topK: number, topP: number, ids: Id, logpProcessed: Id, logpRaw: Id): number;
+  // the no-FMA arithmetic ceiling, for bench/matmul.ts (assembly/peak.ts)
+  /** steps x (10 f32x4 multiplies + 10 adds) on L1-resident operands (80 flops a step); returns their sum. */
+  peakMulAdd(steps: number): number;
 }

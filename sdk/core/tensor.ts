@@ -393,26 +393,37 @@ export class Tensor {
   // ---- matmul ------------------------------------------------------------------------------
 
   /**
-   * Matrix product over the last two dims, batched over one leading dim:
-   * (M, K) x (K, N), (B, M, K) x (B, K, N) or (B, M, K) x (K, N).
+   * Matrix product over the last two dims, batched over up to two leading dims:
+   * (M, K) x (K, N), (B, M, K) x (B, K, N), (B, H, M, K) x (B, H, K, N) (attention's
+   * (B, H, T, D) x (B, H, D, T)), or a (K, N) right operand shared by every batch:
+   * (B, M, K) x (K, N), (B, H, M, K) x (K, N). The options read either operand's last two dims
+   * transposed (no copy is made).
    */
   matmul(other: Tensor, options: MatmulOptions = {}): Tensor {
     this.assertLive('matmul');
     other.assertLive('matmul');
     const { transA = false, transB = false } = options;
     const a = this.shape, b = other.shape;
-    if (a.length < 2 || a.length > 3 || b.length < 2 || b.length > a.length) {
-      throw new ShapeError('matmul', [a, b], 'operands must be (M, K) x (K, N), (B, M, K) x (B, K, N) or (B, M, K) x (K, N)');
+    if (a.length < 2 || a.length > 4 || (b.length !== 2 && b.length !== a.length)) {
+      throw new ShapeError(
+        'matmul',
+        [a, b],
+        'operands must be (M, K) x (K, N), (B, M, K) x (B, K, N), (B, H, M, K) x (B, H, K, N), or (B, M, K) / (B, H, M, K) x a shared (K, N)',
+      );
     }
-    if (a.length === 3 && b.length === 3 && a[0] !== b[0]) {
-      throw new ShapeError('matmul', [a, b], `batch sizes differ (${a[0]} vs ${b[0]})`);
+    const batch = a.slice(0, -2);
+    if (b.length > 2 && b.slice(0, -2).some((d, i) => d !== batch[i])) {
+      throw new ShapeError('matmul', [a, b], `batch dims differ (${formatShape(batch)} vs ${formatShape(b.slice(0, -2))})`);
     }
     const m = transA ? a[a.length - 1]! : a[a.length - 2]!;
     const k = transA ? a[a.length - 2]! : a[a.length - 1]!;
     const kb = transB ? b[b.length - 1]! : b[b.length - 2]!;
     const n = transB ? b[b.length - 2]! : b[b.length - 1]!;
-    if (k !== kb) throw new ShapeError('matmul', [a, b], `inner dimensions differ (${k} vs ${kb})`);
-    const shape = a.length === 3 ? [a[0]!, m, n] : [m, n];
+    if (k !== kb) {
+      const flags = transA || transB ? ` with${transA ? ' transA' : ''}${transB ? ' transB' : ''}` : '';
+      throw new ShapeError('matmul', [a, b], `inner dimensions differ (${k} vs ${kb}${flags})`);
+    }
+    const shape = [...batch, m, n];
     checkSize('matmul', shape);
     return this.result(this.core.exports.opMatmul(this.id, other.id, transA ? 1 : 0, transB ? 1 : 0), shape, 'matmul');
   }
