@@ -8,7 +8,7 @@
 import type { Core } from './core';
 import { defaultCore } from './core';
 import { NumericError, ShapeError, StaleTensorError, ValueError, formatShape } from './errors';
-import { broadcastShapes, checkShape, checkSize, dims4, normalizeAxis, sameShape, sizeOfShape, type Shape } from './shape';
+import { broadcastShapes, checkShape, checkSize, describeValue, dims4, normalizeAxis, sameShape, sizeOfShape, type Shape } from './shape';
 
 export interface TensorOptions {
   /** Lives until free() instead of until the end of the step. */
@@ -64,7 +64,10 @@ export class Tensor {
   }
 
   /** A tensor holding a copy of `data` (rounded to f32). Shape defaults to [data.length]. */
-  static from(data: ArrayLike<number>, shape: Shape = [data.length], options: TensorOptions = {}): Tensor {
+  static from(data: ArrayLike<number>, shape?: Shape, options: TensorOptions = {}): Tensor {
+    checkData('from', data);
+    shape ??= [data.length];
+    checkShape('from', shape);
     if (sizeOfShape(shape) !== data.length) {
       throw new ShapeError('from', [shape], `${data.length} values do not fill shape ${formatShape(shape)}`);
     }
@@ -75,7 +78,18 @@ export class Tensor {
 
   /** A rank-0 tensor. */
   static scalar(value: number, options: TensorOptions = {}): Tensor {
+    if (typeof value !== 'number') throw new ValueError(`scalar: the value must be a number, got ${describeValue(value)}`);
     return Tensor.from([value], [], options);
+  }
+
+  /**
+   * An index tensor (for gather, embedding...) from host ids, each checked to be an integer in
+   * [0, 2^24) before it is stored as f32, which holds no larger integer exactly.
+   */
+  static indices(ids: ArrayLike<number>, shape?: Shape, options: TensorOptions = {}): Tensor {
+    checkData('indices', ids);
+    checkIndexValues('indices', ids, MAX_INDEX);
+    return Tensor.from(ids, shape, options);
   }
 
   /** Frees a persistent tensor (scratch tensors are freed by endStep()). */
@@ -111,6 +125,7 @@ export class Tensor {
 
   /** Overwrites the data with `data` (rounded to f32). */
   set(data: ArrayLike<number>): this {
+    checkData('set', data);
     if (data.length !== this.size) {
       throw new ShapeError('set', [this.shape], `${data.length} values do not fill the tensor`);
     }
@@ -154,9 +169,34 @@ export class Tensor {
     return this;
   }
 
-  /** Runs the tape backward from this tensor (usually a scalar loss). */
+  /**
+   * Computes the gradient of this one-element loss with respect to every tensor it was built
+   * from that requires a gradient, adding it to their gradients (as PyTorch's backward()).
+   *
+   * - Several losses of one step add up: `l1.backward(); l2.backward()` leaves the gradient of
+   *   l1 + l2 in the parameters, whether or not the two share a forward (the tape is kept until
+   *   endStep(), as with PyTorch's `retain_graph=True`). Gradients of op results (non-leaves)
+   *   hold only the latest backward's contribution.
+   * - The same loss may run backward once per step: a second call is a ValueError (PyTorch
+   *   refuses it too, unless retain_graph); call endStep() and run a new forward instead.
+   * - A loss that does not require a gradient (made under noGrad, or from tensors none of which
+   *   requires one) is a ValueError, and a loss of more than one element a ShapeError (reduce
+   *   it with sum() or mean() first), as in PyTorch.
+   * - Gradients are read from the values the tensors hold when backward runs: do not change
+   *   parameters (optimizer.step()) between a forward and its backward.
+   */
   backward(): void {
     this.assertLive('backward');
+    if (this.size !== 1) {
+      throw new ShapeError('backward', [this.shape], 'needs a loss with one element (a gradient is only implied for a scalar): reduce it with sum() or mean() first');
+    }
+    if (!this.core.requiresGrad(this.id)) {
+      throw new ValueError('backward: this loss does not require a gradient: it was made under noGrad, or from tensors none of which requires a gradient, so there is nothing to differentiate');
+    }
+    if (this.core.differentiated.has(this.id)) {
+      throw new ValueError('backward: this loss was already differentiated in this step; running it again would add its gradient twice. Sum the losses first, or call endStep() and run a new forward');
+    }
+    this.core.differentiated.add(this.id);
     this.core.check(this.core.exports.backward(this.id), 'backward');
   }
 
@@ -170,9 +210,7 @@ export class Tensor {
   /** A tensor operand, or a number turned into a rank-0 tensor. */
   private operand(x: Tensor | number, op: string): Tensor {
     if (typeof x === 'number') return Tensor.scalar(x, { core: this.core });
-    if (x.core !== this.core) throw new ValueError(`${op}: operands live on different cores`);
-    x.assertLive(op);
-    return x;
+    return tensorArg(op, 'the other operand', x, this.core, 'a Tensor or a number');
   }
 
   private binary(op: string, other: Tensor | number, fn: (a: number, b: number) => number): Tensor {
@@ -219,7 +257,9 @@ export class Tensor {
 
   /** cond ? a : b elementwise (cond nonzero counts as true), broadcasting all three. */
   static where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
-    for (const t of [cond, a, b]) t.assertLive('where');
+    tensorArg('where', 'a', a);
+    tensorArg('where', 'cond', cond, a.core);
+    tensorArg('where', 'b', b, a.core);
     const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
     return a.result(a.core.exports.opWhere(cond.id, a.id, b.id), shape, 'where');
   }
@@ -250,6 +290,7 @@ export class Tensor {
   }
   /** Clamps into [lo, hi]; the gradient passes where lo <= x <= hi. */
   clamp(lo = -Infinity, hi = Infinity): Tensor {
+    if (typeof lo !== 'number' || typeof hi !== 'number') throw new ValueError(`clamp: lo and hi must be numbers, got ${describeValue(lo)} and ${describeValue(hi)}`);
     if (!(lo <= hi)) throw new ValueError(`clamp: lo (${lo}) must not exceed hi (${hi})`);
     return this.unary('clamp', (a) => this.core.exports.opClamp(a, lo, hi));
   }
@@ -294,11 +335,11 @@ export class Tensor {
   /**
    * out[...] = this[..., index[...]]: one element per row of the last axis, e.g. the log-prob
    * of the taken action. index has this tensor's shape without the last axis and holds
-   * integers in [0, lastDim).
+   * integers in [0, lastDim), below 2^24 (see checkIndices).
    */
   gather(index: Tensor): Tensor {
     this.assertLive('gather');
-    index.assertLive('gather');
+    tensorArg('gather', 'index', index, this.core);
     const expected = this.shape.slice(0, -1);
     if (this.rank === 0 || !sameShape(index.shape, expected)) {
       throw new ShapeError('gather', [this.shape, index.shape], `index must have shape ${formatShape(expected)}`);
@@ -307,10 +348,13 @@ export class Tensor {
     return this.result(this.core.exports.opGather(this.id, index.id), expected, 'gather');
   }
 
-  /** Rows of a (V, D) table: out (..., D) = weight[index[...]]. Also selects minibatch rows. */
+  /**
+   * Rows of a (V, D) table: out (..., D) = weight[index[...]]. Also selects minibatch rows.
+   * Indices are integers in [0, V), below 2^24 (see checkIndices).
+   */
   static embedding(weight: Tensor, index: Tensor): Tensor {
-    weight.assertLive('embedding');
-    index.assertLive('embedding');
+    tensorArg('embedding', 'weight', weight);
+    tensorArg('embedding', 'index', index, weight.core);
     if (weight.rank !== 2) throw new ShapeError('embedding', [weight.shape, index.shape], 'the table must be rank 2 (V, D)');
     if (index.rank > 3) throw new ShapeError('embedding', [weight.shape, index.shape], 'the index must have rank <= 3');
     checkSize('embedding', [...index.shape, weight.shape[1]!]);
@@ -324,10 +368,11 @@ export class Tensor {
   layerNorm(gamma?: Tensor, beta?: Tensor, eps = 1e-5): Tensor {
     this.assertLive('layerNorm');
     if (this.rank === 0) throw new ShapeError('layerNorm', [this.shape], 'needs a tensor of rank >= 1');
+    if (typeof eps !== 'number' || !(eps >= 0) || eps === Infinity) throw new ValueError(`layerNorm: eps must be a finite number >= 0, got ${describeValue(eps)}`);
     const c = this.shape[this.rank - 1]!;
-    for (const p of [gamma, beta]) {
-      if (!p) continue;
-      p.assertLive('layerNorm');
+    for (const [name, p] of [['gamma', gamma], ['beta', beta]] as const) {
+      if (p === undefined) continue;
+      tensorArg('layerNorm', name, p, this.core);
       if (!sameShape(p.shape, [c])) throw new ShapeError('layerNorm', [this.shape, p.shape], `gamma and beta must have shape [${c}]`);
     }
     return this.result(this.core.exports.opLayerNorm(this.id, gamma?.id ?? -1, beta?.id ?? -1, eps), this.shape, 'layerNorm');
@@ -338,6 +383,7 @@ export class Tensor {
   /** Same data, new shape (one dim may be -1). Shares memory; has its own gradient. */
   reshape(shape: Shape): Tensor {
     this.assertLive('reshape');
+    if (!Array.isArray(shape as unknown)) throw new ValueError(`reshape: a shape must be an array of dimensions, got ${describeValue(shape)}`);
     const known = shape.filter((d) => d !== -1);
     const free = shape.length - known.length;
     const knownSize = sizeOfShape(known);
@@ -365,8 +411,10 @@ export class Tensor {
 
   /** Concatenates tensors along `axis`; all other dims must match. */
   static concat(tensors: readonly Tensor[], axis = -1): Tensor {
+    if (!Array.isArray(tensors as unknown)) throw new ValueError(`concat: needs an array of tensors, got ${describeValue(tensors)}`);
     if (tensors.length === 0) throw new ValueError('concat: needs at least one tensor');
-    const first = tensors[0]!;
+    const first = tensorArg('concat', 'tensors[0]', tensors[0]);
+    tensors.forEach((t, i) => tensorArg('concat', `tensors[${i}]`, t, first.core));
     const ax = normalizeAxis('concat', axis, first.rank);
     let out = first;
     for (const t of tensors.slice(1)) {
@@ -390,7 +438,7 @@ export class Tensor {
    */
   matmul(other: Tensor, options: MatmulOptions = {}): Tensor {
     this.assertLive('matmul');
-    other.assertLive('matmul');
+    tensorArg('matmul', 'the other operand', other, this.core);
     const { transA = false, transB = false } = options;
     const a = this.shape, b = other.shape;
     if (a.length < 2 || a.length > 3 || b.length < 2 || b.length > a.length) {
@@ -414,13 +462,51 @@ export class Tensor {
   }
 }
 
-/** Checks that an index tensor holds integers in [0, bound). */
-function checkIndices(op: string, index: Tensor, bound: number): void {
-  const v = index.view();
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i]!;
-    if (!Number.isInteger(x) || x < 0 || x >= bound) {
-      throw new ValueError(`${op}: index ${x} at position ${i} is out of range [0, ${bound})`);
+/**
+ * Indices live in f32 tensors, which hold every integer exactly only below 2^24: 2^24 + 1 is
+ * stored as 2^24, so such an index would silently select a neighbouring row. Every index is
+ * therefore below MAX_INDEX, whatever the size of the table.
+ */
+export const MAX_INDEX = 2 ** 24;
+
+/** Checks that host-side indices are integers in [0, min(bound, 2^24)), before they become f32. */
+function checkIndexValues(op: string, values: ArrayLike<number>, bound: number): void {
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x >= bound) {
+      throw new ValueError(`${op}: index ${describeIndex(x)} at position ${i} is out of range [0, ${bound})`);
     }
+    if (x >= MAX_INDEX) {
+      throw new ValueError(`${op}: index ${x} at position ${i} is 2^24 or more, which an f32 index tensor cannot hold exactly (2^24 + 1 would be stored as 2^24): indices must be below ${MAX_INDEX}`);
+    }
+  }
+}
+
+/** Checks that an index tensor holds integers in [0, bound), below 2^24. */
+function checkIndices(op: string, index: Tensor, bound: number): void {
+  checkIndexValues(op, index.view(), bound);
+}
+
+function describeIndex(x: unknown): string {
+  return typeof x === 'number' ? String(x) : describeValue(x);
+}
+
+/** `x` as a live Tensor (on `core`, when given), or a ValueError naming the argument. */
+function tensorArg(op: string, what: string, x: unknown, core?: Core, expected = 'a Tensor'): Tensor {
+  if (!(x instanceof Tensor)) throw new ValueError(`${op}: ${what} must be ${expected}, got ${describeValue(x)}`);
+  if (core !== undefined && x.core !== core) throw new ValueError(`${op}: ${what} lives on a different core`);
+  x.assertLive(op);
+  return x;
+}
+
+/** Host data for a tensor: a typed array, or an array of numbers. */
+function checkData(op: string, data: unknown): asserts data is ArrayLike<number> {
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    if (data instanceof BigInt64Array || data instanceof BigUint64Array) throw new ValueError(`${op}: data must hold numbers, got a ${data.constructor.name}`);
+    return;
+  }
+  if (!Array.isArray(data)) throw new ValueError(`${op}: data must be an array of numbers or a typed array, got ${describeValue(data)}`);
+  for (let i = 0; i < data.length; i++) {
+    if (typeof data[i] !== 'number') throw new ValueError(`${op}: data[${i}] is ${describeValue(data[i])}, not a number`);
   }
 }
