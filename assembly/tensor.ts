@@ -10,9 +10,11 @@
 // Ids [0, PERSISTENT_CAP) are persistent slots, reused after free. Ids from PERSISTENT_CAP up
 // are scratch slots handed out in order and all invalidated by endStep(). The host mirrors
 // every shape, so none of this is read across the boundary on the hot path; the host may read
-// the table directly (tableBase()) when it wants to check.
+// the table directly (tableBase()), as Core.requiresGrad and Core.gradAddress do. The layout,
+// flags, capacities and error codes are abi.ts's, shared with the host.
 //
-// Integer data (actions, token ids, masks) is stored as f32: exact up to 2^24.
+// Integer data (actions, token ids, masks) is stored as f32: exact up to 2^24 (the host
+// refuses larger indices).
 
 import { persistentAlloc, persistentFree, scratchAlloc, scratchAllocZeroed } from './memory';
 import * as abi from './abi';

@@ -2,6 +2,7 @@
 // same numbers on every runtime. One stream per core: every fill, sample and permutation draws
 // from it in call order. Save and restore it with getRngState / setRngState for checkpoints.
 
+import { ERR_RANK_DEFICIENT } from '../../assembly/abi';
 import type { Core } from './core';
 import { defaultCore } from './core';
 import { NumericError, ShapeError, ValueError, formatShape } from './errors';
@@ -10,8 +11,6 @@ import { Tensor } from './tensor';
 /** Largest n for randomPermutation: indices are stored as f32, exact up to 2^24. */
 const MAX_PERMUTATION = 1 << 24;
 const TWO_32 = 4294967296;
-/** initOrthogonal's code for a numerically rank-deficient random matrix (assembly/random.ts). */
-const ERR_RANK_DEFICIENT = -3;
 
 /** Seeds the core's generator (xoshiro128** through splitmix32) with an integer in [0, 2^53). */
 export function seed(n: number, core: Core = defaultCore()): void {
