@@ -6,7 +6,7 @@ import { ERR_RANK_DEFICIENT } from '../../assembly/abi';
 import type { Core } from './core';
 import { defaultCore } from './core';
 import { NumericError, ShapeError, ValueError, formatShape } from './errors';
-import { Tensor } from './tensor';
+import { MAX_INDEX, Tensor } from './tensor';
 
 /** Largest n for randomPermutation: indices are stored as f32, exact up to 2^24. */
 const MAX_PERMUTATION = 1 << 24;
@@ -76,6 +76,7 @@ export function sampleCategorical(logits: Tensor): Tensor {
   logits.assertLive('sampleCategorical');
   if (logits.rank === 0) throw new ShapeError('sampleCategorical', [logits.shape], 'logits need a last (class) axis: rank >= 1');
   const classes = logits.shape[logits.rank - 1]!;
+  if (classes > MAX_INDEX) throw new ValueError(`sampleCategorical: ${classes} classes; sampled indices are f32, exact only below 2^24`);
   const v = logits.view();
   for (let row = 0; row < v.length / classes; row++) {
     let finite = false;

@@ -482,8 +482,8 @@ function checkIndexValues(op: string, values: ArrayLike<number>, bound: number):
   }
 }
 
-/** Checks that an index tensor holds integers in [0, bound), below 2^24. */
-function checkIndices(op: string, index: Tensor, bound: number): void {
+/** Checks that an index tensor holds integers in [0, bound), below 2^24 (for every index-taking op). */
+export function checkIndices(op: string, index: Tensor, bound: number): void {
   checkIndexValues(op, index.view(), bound);
 }
 
