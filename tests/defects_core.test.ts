@@ -305,6 +305,7 @@ describe('typed errors at the public API', () => {
       ['Tensor.zeros(3)', () => Tensor.zeros(3 as unknown as number[], { core: simd })],
       ['Tensor.zeros([2.5])', () => Tensor.zeros([2.5], { core: simd })],
       ['Tensor.zeros([NaN])', () => Tensor.zeros([NaN], { core: simd })],
+      ['Tensor.zeros([2], null)', () => Tensor.zeros([2], null as unknown as object)],
       ['Tensor.from(null)', () => Tensor.from(null as unknown as number[], [1], { core: simd })],
       ['Tensor.from([1, "x"])', () => Tensor.from([1, 'x'] as unknown as number[], [2], { core: simd })],
       ['t.set(undefined)', () => t.set(undefined as unknown as number[])],
@@ -326,6 +327,7 @@ describe('typed errors at the public API', () => {
       ['clipGradNorm(params, "1")', () => clipGradNorm([Parameter.create([1], simd)], '1' as unknown as number)],
       ['loadStateDict(null)', () => new Linear(1, 1, { core: simd }).loadStateDict(null as unknown as Record<string, Float32Array>)],
       ['loadStateDict({ weight: 3 })', () => new Linear(1, 1, { core: simd, bias: false }).loadStateDict({ weight: 3 as unknown as Float32Array })],
+      ['SGD.loadStateDict(null)', () => new SGD([Parameter.create([1], simd)]).loadStateDict(null as unknown as never)],
       ['copyInto(null)', () => new Linear(1, 1, { core: simd }).copyInto(null as unknown as Module)],
     ];
     const report: string[] = [];

@@ -86,6 +86,7 @@ export abstract class Optimizer {
 
   /** Restores a state from stateDict(); names and sizes must match these parameters. */
   loadStateDict(state: OptimizerState): void {
+    if (typeof state !== 'object' || state === null) throw new StateDictError(`${this.name}.loadStateDict: needs an OptimizerState object, got ${describeValue(state)}`);
     if (!Number.isSafeInteger(state.stepCount) || state.stepCount < 0) {
       throw new StateDictError(`${this.name}.loadStateDict: stepCount must be a non-negative integer, got ${state.stepCount}`);
     }

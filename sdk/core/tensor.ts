@@ -54,6 +54,7 @@ export class Tensor {
   /** A zero-filled tensor. */
   static zeros(shape: Shape, options: TensorOptions = {}): Tensor {
     checkShape('zeros', shape);
+    if (typeof options !== 'object' || options === null) throw new ValueError(`zeros: options must be an object, got ${describeValue(options)}`);
     const core = options.core ?? defaultCore();
     const [s0, s1, s2, s3] = dims4(shape);
     const id = core.check(
