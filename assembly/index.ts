@@ -8,12 +8,12 @@ import * as tape from './autodiff/tape';
 
 // ---- memory and tensors ------------------------------------------------------------------
 
-/** Bytes of linear memory. */
-export function memoryBytes(): usize { return mem.memoryBytes(); }
+/** Bytes of linear memory (f64: up to 4 GiB). */
+export function memoryBytes(): f64 { return mem.memoryBytes(); }
 /** Bytes held by live persistent allocations. */
-export function persistentBytes(): usize { return mem.persistentBytes(); }
+export function persistentBytes(): f64 { return mem.persistentBytes(); }
 /** High-water mark of the scratch arena within one step. */
-export function scratchBytes(): usize { return mem.scratchBytes(); }
+export function scratchBytes(): f64 { return mem.scratchBytes(); }
 /** Address of the tensor table (SLOT-byte slots; see tensor.ts). */
 export function tableBase(): usize { return t.tableBase(); }
 /** First scratch id; ids below are persistent. */
@@ -84,6 +84,7 @@ export * from './losses/masked';
 export * from './optim/sgd';
 export * from './optim/adam';
 export * from './optim/clip';
+export * from './optim/zero_grad';
 
 // ---- randomness, and deterministic math for the host -------------------------------------------
 

@@ -9,27 +9,37 @@
 // Both take their space from `grab`, which only ever moves `top` up (memory.grow). Every
 // pointer handed out is 16-byte aligned so SIMD loads never straddle a line needlessly.
 // Allocation failure returns 0; the caller turns that into an error code for the host.
+//
+// wasm32 addresses are u32 and memory ends at 4 GiB, so `top + bytes` is computed in u64: in
+// u32 it wraps past 4 GiB to a small address that passes every size check, and the next
+// allocations would overlap live tensors.
 
 export const ALIGN: usize = 16;
-const PAGE: usize = 65536;
+const PAGE: u64 = 65536;
+/** The end of wasm32 memory (65536 pages). `top` stays below it, so it fits a u32. */
+const MEMORY_END: u64 = 1 << 32;
+/** Largest single request; anything larger cannot fit and would wrap alignUp or a header. */
+const MAX_REQUEST: usize = 0xffff0000;
 
 @inline export function alignUp(x: usize): usize {
   return (x + ALIGN - 1) & ~(ALIGN - 1);
 }
 
-let top: usize = 0; // first byte never handed out
+let top: usize = 0; // first byte never handed out; memory from here up has never been written
 
-/** Raw space at the top of memory; never returned. 0 when memory cannot grow. */
+/** Raw space at the top of memory, zeroed (never handed out before); never returned. 0 when memory cannot grow. */
 function grab(bytes: usize): usize {
   if (top == 0) top = alignUp(__heap_base);
-  const ptr = top;
-  const end = ptr + alignUp(bytes);
-  const have = (<usize>memory.size()) * PAGE;
+  if (bytes > MAX_REQUEST) return 0;
+  const end: u64 = <u64>top + <u64>alignUp(bytes);
+  if (end >= MEMORY_END) return 0;
+  const have: u64 = <u64>memory.size() * PAGE;
   if (end > have) {
     const pages = <i32>((end - have + PAGE - 1) / PAGE);
     if (memory.grow(pages) < 0) return 0;
   }
-  top = end;
+  const ptr = top;
+  top = <usize>end;
   return ptr;
 }
 
@@ -42,9 +52,8 @@ const HEADER: usize = 16;
 let freeList: usize = 0;
 let persistentInUse: usize = 0;
 
-/** Allocates `bytes` of zeroed persistent memory. 0 when out of memory. */
-export function persistentAlloc(bytes: usize): usize {
-  const need = alignUp(bytes) + HEADER;
+/** Takes a block of at least `need` bytes (header included) off the free list; 0 when none fits. */
+function takeFree(need: usize): usize {
   let prev: usize = 0;
   let block = freeList;
   while (block != 0) {
@@ -61,19 +70,28 @@ export function persistentAlloc(bytes: usize): usize {
       } else {
         if (prev == 0) freeList = next; else store<usize>(prev, next, sizeof<usize>());
       }
-      persistentInUse += load<usize>(block);
-      memory.fill(block + HEADER, 0, load<usize>(block) - HEADER);
-      return block + HEADER;
+      return block;
     }
     prev = block;
     block = next;
   }
-  const fresh = grab(need);
-  if (fresh == 0) return 0;
-  store<usize>(fresh, need);
-  persistentInUse += need;
-  memory.fill(fresh + HEADER, 0, need - HEADER);
-  return fresh + HEADER;
+  return 0;
+}
+
+/** Allocates `bytes` of zeroed persistent memory. 0 when out of memory. */
+export function persistentAlloc(bytes: usize): usize {
+  if (bytes > MAX_REQUEST) return 0;
+  const need = alignUp(bytes) + HEADER;
+  let block = takeFree(need);
+  if (block != 0) {
+    memory.fill(block + HEADER, 0, load<usize>(block) - HEADER);
+  } else {
+    block = grab(need); // already zero: no fill, so untouched pages stay uncommitted
+    if (block == 0) return 0;
+    store<usize>(block, need);
+  }
+  persistentInUse += load<usize>(block);
+  return block + HEADER;
 }
 
 /** Returns a persistent block to the free list. */
@@ -125,8 +143,20 @@ let scratchHighWater: usize = 0;
   return load<usize>(chunkTable + (<usize>i << 3) + 4);
 }
 
+/**
+ * Memory for a new chunk: from the top of memory, or, once that is exhausted, a block of the
+ * persistent free list (kept as a chunk for good, like every chunk).
+ */
+function chunkMemory(bytes: usize): usize {
+  const fresh = grab(bytes);
+  if (fresh != 0) return fresh;
+  const block = takeFree(bytes + HEADER);
+  return block == 0 ? 0 : block + HEADER;
+}
+
 /** Allocates `bytes` of scratch memory (not zeroed), valid until resetScratch(). */
 export function scratchAlloc(bytes: usize): usize {
+  if (bytes > MAX_REQUEST) return 0;
   const need = alignUp(bytes == 0 ? ALIGN : bytes);
   if (chunkTable == 0) {
     chunkTable = persistentAlloc(<usize>MAX_CHUNKS << 3);
@@ -144,8 +174,12 @@ export function scratchAlloc(bytes: usize): usize {
     chunkOffset = 0;
   }
   if (chunkCount == MAX_CHUNKS) return 0;
-  const size = need > CHUNK ? need : CHUNK;
-  const fresh = grab(size);
+  let size = need > CHUNK ? need : CHUNK;
+  let fresh = chunkMemory(size);
+  if (fresh == 0 && size > need) {
+    size = need; // memory is nearly full: a chunk of just this request may still fit
+    fresh = chunkMemory(size);
+  }
   if (fresh == 0) return 0;
   store<usize>(chunkTable + (<usize>chunkCount << 3), fresh);
   store<usize>(chunkTable + (<usize>chunkCount << 3) + 4, size);
@@ -171,12 +205,14 @@ export function resetScratch(): void {
   scratchInUse = 0;
 }
 
-export function memoryBytes(): usize {
-  return (<usize>memory.size()) * PAGE;
+// Byte counts as f64: they reach 4 GiB, which neither an i32 (what the host sees of a u32)
+// nor a u32 (4 GiB itself) holds.
+export function memoryBytes(): f64 {
+  return <f64>memory.size() * <f64>PAGE;
 }
-export function persistentBytes(): usize {
-  return persistentInUse;
+export function persistentBytes(): f64 {
+  return <f64>persistentInUse;
 }
-export function scratchBytes(): usize {
-  return scratchHighWater;
+export function scratchBytes(): f64 {
+  return <f64>scratchHighWater;
 }

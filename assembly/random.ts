@@ -10,8 +10,7 @@
 import { dataOf, sizeOf, rankOf, dimOf, dimFromEnd, newScratch, ERR_OUT_OF_MEMORY } from './tensor';
 import { persistentAlloc, persistentFree, scratchAlloc } from './memory';
 import { sumCanonical } from './ops/kernels';
-
-const ERR_RANK_DEFICIENT: i32 = -3;
+import { ERR_RANK_DEFICIENT } from './abi';
 
 // ---- the generator ---------------------------------------------------------------------------
 

@@ -10,23 +10,27 @@
 // Ids [0, PERSISTENT_CAP) are persistent slots, reused after free. Ids from PERSISTENT_CAP up
 // are scratch slots handed out in order and all invalidated by endStep(). The host mirrors
 // every shape, so none of this is read across the boundary on the hot path; the host may read
-// the table directly (tableBase()) when it wants to check.
+// the table directly (tableBase()), as Core.requiresGrad and Core.gradAddress do. The layout,
+// flags, capacities and error codes are abi.ts's, shared with the host.
 //
-// Integer data (actions, token ids, masks) is stored as f32: exact up to 2^24.
+// Integer data (actions, token ids, masks) is stored as f32: exact up to 2^24 (the host
+// refuses larger indices).
 
 import { persistentAlloc, persistentFree, scratchAlloc, scratchAllocZeroed } from './memory';
+import * as abi from './abi';
 
-export const SLOT: usize = 48;
-export const PERSISTENT_CAP: i32 = 8192;
-export const SCRATCH_CAP: i32 = 1 << 16;
+// The layout and codes are the ABI's (abi.ts), shared with the host.
+export const SLOT: usize = <usize>abi.SLOT_BYTES;
+export const PERSISTENT_CAP: i32 = abi.PERSISTENT_CAP;
+export const SCRATCH_CAP: i32 = abi.SCRATCH_CAP;
 
-export const REQUIRES_GRAD: i32 = 1;
-export const PERSISTENT: i32 = 2;
-export const LIVE: i32 = 4;
+export const REQUIRES_GRAD: i32 = abi.FLAG_REQUIRES_GRAD;
+export const PERSISTENT: i32 = abi.FLAG_PERSISTENT;
+export const LIVE: i32 = abi.FLAG_LIVE;
 
 // Error codes returned instead of an id; the host turns them into typed errors.
-export const ERR_OUT_OF_MEMORY: i32 = -1;
-export const ERR_TABLE_FULL: i32 = -2;
+export const ERR_OUT_OF_MEMORY: i32 = abi.ERR_OUT_OF_MEMORY;
+export const ERR_TABLE_FULL: i32 = abi.ERR_TABLE_FULL;
 
 let table: usize = 0;
 let freeSlots: usize = 0; // stack of free persistent slot indices
@@ -42,9 +46,17 @@ export function setGradEnabled(on: bool): void {
 
 function ensureTable(): bool {
   if (table != 0) return true;
-  table = persistentAlloc(<usize>(PERSISTENT_CAP + SCRATCH_CAP) * SLOT);
-  freeSlots = persistentAlloc(<usize>PERSISTENT_CAP << 2);
-  return table != 0 && freeSlots != 0;
+  // both or neither: a table without its free-slot stack would write through address 0
+  const t = persistentAlloc(<usize>(PERSISTENT_CAP + SCRATCH_CAP) * SLOT);
+  if (t == 0) return false;
+  const f = persistentAlloc(<usize>PERSISTENT_CAP << 2);
+  if (f == 0) {
+    persistentFree(t);
+    return false;
+  }
+  table = t;
+  freeSlots = f;
+  return true;
 }
 
 export function tableBase(): usize {
@@ -56,20 +68,23 @@ export function tableBase(): usize {
   return table + <usize>id * SLOT;
 }
 @inline export function dataOf(id: i32): usize {
-  return load<usize>(slot(id));
+  return load<usize>(slot(id), abi.SLOT_DATA);
 }
 @inline export function gradPtrOf(id: i32): usize {
-  return load<usize>(slot(id), 4);
+  return load<usize>(slot(id), abi.SLOT_GRAD);
+}
+@inline function setGradPtr(id: i32, g: usize): void {
+  store<usize>(slot(id), g, abi.SLOT_GRAD);
 }
 @inline export function sizeOf(id: i32): i32 {
-  return load<i32>(slot(id), 8);
+  return load<i32>(slot(id), abi.SLOT_SIZE);
 }
 @inline export function rankOf(id: i32): i32 {
-  return load<i32>(slot(id), 12);
+  return load<i32>(slot(id), abi.SLOT_RANK);
 }
 /** Dimension d (0-based, from the front) of a tensor; 1 past its rank. */
 @inline export function dimOf(id: i32, d: i32): i32 {
-  return load<i32>(slot(id) + 16 + (<usize>d << 2));
+  return load<i32>(slot(id) + abi.SLOT_SHAPE + (<usize>d << 2));
 }
 /** Dimension counted from the back: dimFromEnd(id, 1) is the last one. 1 past the rank. */
 @inline export function dimFromEnd(id: i32, k: i32): i32 {
@@ -77,7 +92,7 @@ export function tableBase(): usize {
   return k > r ? 1 : dimOf(id, r - k);
 }
 @inline export function flagsOf(id: i32): i32 {
-  return load<i32>(slot(id), 32);
+  return load<i32>(slot(id), abi.SLOT_FLAGS);
 }
 @inline export function requiresGrad(id: i32): bool {
   return id >= 0 && (flagsOf(id) & REQUIRES_GRAD) != 0;
@@ -89,15 +104,15 @@ export function tableBase(): usize {
 function fill(id: i32, data: usize, rank: i32, s0: i32, s1: i32, s2: i32, s3: i32, flags: i32): void {
   const p = slot(id);
   const size = (rank > 0 ? s0 : 1) * (rank > 1 ? s1 : 1) * (rank > 2 ? s2 : 1) * (rank > 3 ? s3 : 1);
-  store<usize>(p, data);
-  store<usize>(p, 0, 4);
-  store<i32>(p, size, 8);
-  store<i32>(p, rank, 12);
-  store<i32>(p, rank > 0 ? s0 : 1, 16);
-  store<i32>(p, rank > 1 ? s1 : 1, 20);
-  store<i32>(p, rank > 2 ? s2 : 1, 24);
-  store<i32>(p, rank > 3 ? s3 : 1, 28);
-  store<i32>(p, flags, 32);
+  store<usize>(p, data, abi.SLOT_DATA);
+  store<usize>(p, 0, abi.SLOT_GRAD);
+  store<i32>(p, size, abi.SLOT_SIZE);
+  store<i32>(p, rank, abi.SLOT_RANK);
+  store<i32>(p, rank > 0 ? s0 : 1, abi.SLOT_SHAPE);
+  store<i32>(p, rank > 1 ? s1 : 1, abi.SLOT_SHAPE + 4);
+  store<i32>(p, rank > 2 ? s2 : 1, abi.SLOT_SHAPE + 8);
+  store<i32>(p, rank > 3 ? s3 : 1, abi.SLOT_SHAPE + 12);
+  store<i32>(p, flags, abi.SLOT_FLAGS);
 }
 
 @inline function elements(rank: i32, s0: i32, s1: i32, s2: i32, s3: i32): usize {
@@ -148,7 +163,10 @@ export function newPersistent(rank: i32, s0: i32, s1: i32, s2: i32, s3: i32, req
     return ERR_OUT_OF_MEMORY;
   }
   fill(index, data, rank, s0, s1, s2, s3, LIVE | PERSISTENT);
-  if (requires && setRequiresGrad(index, true) < 0) return ERR_OUT_OF_MEMORY;
+  if (requires && setRequiresGrad(index, true) < 0) {
+    freePersistent(index); // no gradient buffer: give the slot and the data back
+    return ERR_OUT_OF_MEMORY;
+  }
   return index;
 }
 
@@ -160,13 +178,13 @@ export function setRequiresGrad(id: i32, on: bool): i32 {
     if (isPersistent(id) && gradPtrOf(id) == 0) {
       const g = persistentAlloc(<usize>sizeOf(id) << 2);
       if (g == 0) return ERR_OUT_OF_MEMORY;
-      store<usize>(p, g, 4);
+      setGradPtr(id, g);
     }
     flags |= REQUIRES_GRAD;
   } else {
     flags &= ~REQUIRES_GRAD;
   }
-  store<i32>(p, flags, 32);
+  store<i32>(p, flags, abi.SLOT_FLAGS);
   return 0;
 }
 
@@ -175,23 +193,36 @@ export function freePersistent(id: i32): void {
   if (!isPersistent(id) || (flagsOf(id) & LIVE) == 0) return;
   persistentFree(dataOf(id));
   persistentFree(gradPtrOf(id));
-  store<i32>(slot(id), 0, 32);
+  store<i32>(slot(id), 0, abi.SLOT_FLAGS);
   store<i32>(freeSlots + (<usize>freeCount << 2), id);
   freeCount++;
 }
 
+/** Set when gradFor could not allocate a buffer; backward() reports it (autodiff/tape.ts). */
+export let gradAllocFailed: bool = false;
+export function clearGradAllocFailed(): void {
+  gradAllocFailed = false;
+}
+
 /**
  * The gradient buffer of `id` to accumulate into, allocating a zeroed one for a scratch
- * tensor on first use; 0 when `id` does not require a gradient (so backward skips it).
+ * tensor on first use; 0 when `id` does not require a gradient (so backward skips it), or
+ * when memory ran out (then gradAllocFailed is set, so the skip is not silent).
  */
 export function gradFor(id: i32): usize {
   if (!requiresGrad(id)) return 0;
   let g = gradPtrOf(id);
   if (g == 0) {
     g = scratchAllocZeroed(<usize>sizeOf(id) << 2);
-    store<usize>(slot(id), g, 4);
+    if (g == 0) gradAllocFailed = true;
+    setGradPtr(id, g);
   }
   return g;
+}
+
+/** Forgets the gradient of a tensor an op produced (its buffer stays in the scratch arena). */
+export function dropGrad(id: i32): void {
+  setGradPtr(id, 0);
 }
 
 /** Invalidates all scratch tensors. */

@@ -488,7 +488,7 @@ describe('noGrad', () => {
       let loss = results[0]!.sum();
       for (const r of results.slice(1)) loss = loss.add(r.sum());
       expect(core.exports.tapeLength()).toBe(0);
-      loss.backward();
+      expect(() => loss.backward()).toThrow(/does not require a gradient/); // as PyTorch, not a silent no-op
       expect(x2.grad()).toBeNull();
       expect(y2.grad()).toBeNull();
       expect(loss.grad()).toBeNull();

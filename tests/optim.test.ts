@@ -255,14 +255,14 @@ describe('clipGradNorm', () => {
     }
   });
 
-  it('leaves gradients untouched (bit for bit) when the norm is below maxNorm, maxNorm <= 0 or Infinity', () => {
+  it('leaves gradients untouched (bit for bit) when the norm is below maxNorm, or maxNorm is 0', () => {
     const params = makeParams(simd, 10);
     try {
       const grads = gradsFor(2, 11);
       params.forEach((p, k) => setGrad(p, grads[k]!));
       const before = params.map((p) => p.grad()!);
       const ref = clipRef(grads, 0);
-      for (const maxNorm of [ref.norm * 2, 0, -1, Infinity]) {
+      for (const maxNorm of [ref.norm * 2, 0]) {
         expectClose([clipGradNorm(params, maxNorm)], [ref.norm], `norm (maxNorm ${maxNorm})`, 1e-6, 0);
         params.forEach((p, k) => expectBitwiseEqual(p.grad()!, before[k]!, `grad ${k} (maxNorm ${maxNorm})`));
       }
@@ -271,10 +271,10 @@ describe('clipGradNorm', () => {
     }
   });
 
-  it('refuses NaN, scratch tensors and more parameters than the argument buffer holds', () => {
+  it('refuses NaN, negative or infinite maxNorm, scratch tensors and more parameters than the argument buffer holds', () => {
     const params = makeParams(simd, 12);
     try {
-      expect(() => clipGradNorm(params, NaN)).toThrow(ValueError);
+      for (const maxNorm of [NaN, -1, Infinity]) expect(() => clipGradNorm(params, maxNorm)).toThrow(ValueError);
       expect(() => clipGradNorm([Tensor.zeros([3], { core: simd, requiresGrad: true })], 1)).toThrow(/persistent with requiresGrad/);
       expect(clipGradNorm([], 1)).toBe(0);
     } finally {

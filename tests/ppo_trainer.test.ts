@@ -411,7 +411,7 @@ describe('reference models', () => {
       const grad = p.grad(); // null, or the buffer from before freeze(), never written since
       expect(grad === null || grad.every((g) => g === 0)).toBe(true);
     }
-    expect(reference.training).toBe(false);
+    expect(reference.parameters().every((p) => !core.requiresGrad(p.id))).toBe(true); // frozen
     // not in the optimizer: it holds exactly the policy's parameters
     const optimised = new Set(trainer.optimizer.params.map((p) => p.id));
     expect(optimised).toEqual(new Set(policy.parameters().map((p) => p.id)));
@@ -573,7 +573,7 @@ describe('refused input', () => {
     const e = errorOf(() => new PPOTrainer({ env: new TableEnv(2), policy, referenceModel: policy }));
     expect(e).toBeInstanceOf(ValueError);
     expect(e.message).toMatch(/shares parameters with the policy \(actorTrunk\.layers\.0\.weight/);
-    expect(policy.training).toBe(true); // refused before anything was frozen
+    expect(policy.parameters().every((p) => p.core.requiresGrad(p.id))).toBe(true); // refused before anything was frozen
     expect(() => new PPOTrainer({ env: new TableEnv(2), policy, referenceModel: 'tie', config: { adaptiveKl: true } })).toThrow(/adaptiveKl needs a reference model/);
   });
 

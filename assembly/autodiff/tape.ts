@@ -7,8 +7,8 @@
 //   0 backward fn (table index)   4 out id   8 a id   12 b id   16 c id   20 int aux
 //  24 f0  28 f1  32 f2  36 f3 (f32 saved scalars)  40 ptr aux (a scratch buffer saved by forward)
 
-import { persistentAlloc, persistentFree, scratchAllocZeroed } from '../memory';
-import { gradPtrOf, sizeOf, slot, requiresGrad, gradEnabled, ERR_OUT_OF_MEMORY } from '../tensor';
+import { persistentAlloc, persistentFree } from '../memory';
+import { gradPtrOf, sizeOf, requiresGrad, gradEnabled, gradFor, dropGrad, gradAllocFailed, clearGradAllocFailed, ERR_OUT_OF_MEMORY } from '../tensor';
 
 export type BackwardFn = (record: usize) => void;
 
@@ -19,6 +19,8 @@ let count: i32 = 0;
 
 /** Set when a gradient buffer could not be allocated during backward. */
 let backwardError: i32 = 0;
+/** Whether backward() has run since the tape was last cleared (then the next one resets first). */
+let differentiated: bool = false;
 
 function ensureCapacity(): bool {
   if (count < capacity) return true;
@@ -82,24 +84,30 @@ export function failBackward(): void {
 }
 
 /**
- * Seeds d(loss)/d(loss) = 1 (every element, for a non-scalar loss) and runs the tape in
- * reverse. The tape is consumed: a second backward needs a new forward. Returns 0 or an
- * error code.
+ * Adds d(loss)/d(loss) = 1 to the loss's gradient (every element; the host only passes a
+ * one-element loss) and runs the tape in reverse. Returns 0 or an error code.
+ *
+ * The tape is kept until clearTape() (endStep), so several backward() calls in one step add
+ * up, as PyTorch's do: leaves (parameters, tensors made by the host) accumulate, and the
+ * gradients of op results, which hold the previous call's contributions, are dropped first
+ * so that nothing is propagated twice. A record whose output received no gradient from this
+ * loss is skipped, so each call runs only the part of the tape the loss depends on.
  */
 export function backward(loss: i32): i32 {
   backwardError = 0;
-  if (!requiresGrad(loss)) {
-    count = 0;
-    return 0;
+  clearGradAllocFailed();
+  if (!requiresGrad(loss)) return 0;
+  if (differentiated) {
+    for (let i = 0; i < count; i++) dropGrad(recOut(records + <usize>i * RECORD));
   }
-  let g = gradPtrOf(loss);
-  if (g == 0) {
-    g = scratchAllocZeroed(<usize>sizeOf(loss) << 2);
-    if (g == 0) return ERR_OUT_OF_MEMORY;
-    store<usize>(slot(loss), g, 4);
-  }
+  differentiated = true;
+  const g = gradFor(loss);
+  if (g == 0) return ERR_OUT_OF_MEMORY;
   const n = sizeOf(loss);
-  for (let i = 0; i < n; i++) store<f32>(g + (<usize>i << 2), 1.0);
+  for (let i = 0; i < n; i++) {
+    const p = g + (<usize>i << 2);
+    store<f32>(p, load<f32>(p) + 1.0);
+  }
   for (let i = count - 1; i >= 0; i--) {
     const r = records + <usize>i * RECORD;
     // Records whose output received no gradient contribute nothing: skip them.
@@ -107,13 +115,14 @@ export function backward(loss: i32): i32 {
     const fn = changetype<BackwardFn>(<usize>load<u32>(r));
     fn(r);
   }
-  count = 0;
+  if (gradAllocFailed) backwardError = ERR_OUT_OF_MEMORY;
   return backwardError;
 }
 
 /** Drops the tape without running it (endStep, or a forward that will not be differentiated). */
 export function clearTape(): void {
   count = 0;
+  differentiated = false;
 }
 
 export function tapeLength(): i32 {

@@ -1,5 +1,6 @@
 // Indexing: gather (one element per row of the last axis) and embedding (rows of a table).
-// Indices arrive as f32 integers (exact up to 2^24) that the host has checked are in range.
+// Indices arrive as f32 integers that the host has checked are in range and below 2^24 (f32
+// holds no larger integer exactly: 2^24 + 1 would arrive as 2^24).
 // Each forward converts them once to i32 and saves that copy for backward, so backward does
 // not depend on the index tensor staying unchanged.
 

@@ -3,7 +3,7 @@
 // call's arguments, so the host writes their ids here (at argBuffer(), argCapacity() slots)
 // and passes only their count: for sgdStep, n parameter ids then n momentum-buffer ids.
 
-export const ARG_CAPACITY: i32 = 4096;
+import { ARG_CAPACITY } from '../abi';
 const args = memory.data(ARG_CAPACITY << 2, 16);
 
 /** Address of the i32 argument buffer the host writes tensor ids into. */

@@ -1,20 +1,23 @@
 // One instantiated WebAssembly core: its exports, host views of its memory, and the step
 // epoch that tells live scratch tensors from stale ones.
 
-import { CoreInitError, CoreMemoryError } from './errors';
+import { ERR_OUT_OF_MEMORY, ERR_TABLE_FULL, FLAG_REQUIRES_GRAD, SLOT_BYTES, SLOT_FLAGS, SLOT_GRAD } from '../../assembly/abi';
+import { CoreInitError, CoreMemoryError, ValueError } from './errors';
 import type { CoreExports } from './exports';
-
-/** Error codes returned by the core in place of an id (assembly/tensor.ts). */
-const ERR_OUT_OF_MEMORY = -1;
-const ERR_TABLE_FULL = -2;
 
 export class Core {
   /** Incremented by endStep(); a scratch tensor made in an earlier epoch is stale. */
   epoch = 0;
   /** Whether ops record themselves for backward (false inside noGrad). */
   gradEnabled = true;
+  /** Ids of the losses backward() ran from in this step (each may run once per step). */
+  readonly differentiated = new Set<number>();
   private f32View: Float32Array;
   private i32View: Int32Array;
+  // Addresses that never change for an instance, read once so hot paths need no call for them.
+  private tableAddress = 0;
+  private argIndex = -1;
+  private argSlots = 0;
 
   constructor(
     readonly exports: CoreExports,
@@ -54,6 +57,57 @@ export class Core {
   endStep(): void {
     this.exports.endStep();
     this.epoch++;
+    this.differentiated.clear();
+  }
+
+  // ---- the tensor table, read from the host (no call into the core) -----------------------
+
+  /** Byte address of a slot field of tensor `id` (assembly/abi.ts layout). */
+  private slotField(id: number, offset: number): number {
+    if (this.tableAddress === 0) this.tableAddress = this.exports.tableBase() >>> 0;
+    return this.tableAddress + id * SLOT_BYTES + offset;
+  }
+
+  /** Address of a tensor's gradient buffer, 0 when it has none. */
+  gradAddress(id: number): number {
+    return this.i32[this.slotField(id, SLOT_GRAD) >>> 2]! >>> 0;
+  }
+
+  /** Whether a tensor records gradients (its REQUIRES_GRAD flag). */
+  requiresGrad(id: number): boolean {
+    return (this.i32[this.slotField(id, SLOT_FLAGS) >>> 2]! & FLAG_REQUIRES_GRAD) !== 0;
+  }
+
+  // ---- the i32 argument buffer of the many-tensor calls (assembly/optim/args.ts) ---------------
+
+  /** Slots in the argument buffer. */
+  get argCapacity(): number {
+    if (this.argIndex < 0) this.readArgBuffer();
+    return this.argSlots;
+  }
+
+  /** Writes tensor ids into the argument buffer from slot `at`; refuses more than it holds. */
+  writeArgs(op: string, ids: readonly number[], at = 0): void {
+    if (this.argIndex < 0) this.readArgBuffer();
+    if (at + ids.length > this.argSlots) {
+      throw new ValueError(`${op}: needs ${at + ids.length} argument slots for its tensors, the core has ${this.argSlots}; use fewer (larger) parameter tensors`);
+    }
+    this.i32.set(ids, this.argIndex + at);
+  }
+
+  /** Zeroes the gradients of these tensors, one call into the core per argument buffer's worth. */
+  zeroGrads(ids: readonly number[]): void {
+    const capacity = this.argCapacity;
+    for (let start = 0; start < ids.length; start += capacity) {
+      const chunk = ids.slice(start, start + capacity);
+      this.writeArgs('zeroGrad', chunk);
+      this.exports.zeroGrads(chunk.length);
+    }
+  }
+
+  private readArgBuffer(): void {
+    this.argIndex = this.exports.argBuffer() >>> 2;
+    this.argSlots = this.exports.argCapacity();
   }
 
   setGradEnabled(on: boolean): void {

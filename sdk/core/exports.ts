@@ -89,6 +89,8 @@ export interface CoreExports {
   adamStep(n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, step: number): void;
   /** args: n params. Scales gradients so their global L2 norm is <= maxNorm; returns the norm before. */
   clipGradNorm(n: number, maxNorm: number): number;
+  /** args: n tensors. Zeroes each one's gradient buffer, if it has one. */
+  zeroGrads(n: number): void;
 
   // randomness (assembly/random.ts)
   rngSeed(lo: number, hi: number): void;

@@ -4,10 +4,10 @@
 
 import type { Core } from './core';
 import { defaultCore } from './core';
-import { NovaRLError, ShapeError, formatShape } from './errors';
+import { NovaRLError, ShapeError, ValueError, formatShape } from './errors';
 import { Tensor } from './tensor';
 import type { Shape } from './shape';
-import { sameShape } from './shape';
+import { describeValue, sameShape } from './shape';
 
 /** A persistent tensor that requires gradients. */
 export class Parameter extends Tensor {
@@ -27,9 +27,6 @@ export class StateDictError extends NovaRLError {
 }
 
 export abstract class Module {
-  /** Whether this module's parameters are updated by training (false for frozen references). */
-  training = true;
-
   /** [name, parameter] pairs in field order. */
   namedParameters(prefix = ''): [string, Parameter][] {
     const out: [string, Parameter][] = [];
@@ -56,22 +53,34 @@ export abstract class Module {
     return this.parameters().reduce((n, p) => n + p.size, 0);
   }
 
+  /** Zeroes every parameter's gradient (one call into the core per core, not per parameter). */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.zeroGrad();
+    const byCore = new Map<Core, number[]>();
+    for (const p of this.parameters()) {
+      p.assertLive('zeroGrad');
+      const ids = byCore.get(p.core) ?? [];
+      ids.push(p.id);
+      byCore.set(p.core, ids);
+    }
+    for (const [core, ids] of byCore) core.zeroGrads(ids);
   }
 
   /** Copies of every parameter, by name. */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, p] of this.namedParameters()) out[name] = p.toArray();
+    for (const [name, p] of this.namedParameters()) setEntry(out, name, p.toArray());
     return out;
   }
 
-  /** Loads parameters by name; every name must be present with the right size. */
+  /**
+   * Loads parameters by name; every name must be present with the right size, and no other name
+   * may be (own properties only: a "__proto__" or "toString" entry is a name like any other).
+   */
   loadStateDict(state: StateDict): void {
+    if (typeof state !== 'object' || state === null) throw new ValueError(`loadStateDict: needs a state dict (an object of Float32Arrays), got ${describeValue(state)}`);
     const named = this.namedParameters();
     const expected = new Set(named.map(([n]) => n));
-    const missing = named.filter(([n]) => !(n in state)).map(([n]) => n);
+    const missing = named.filter(([n]) => !Object.hasOwn(state, n)).map(([n]) => n);
     const unexpected = Object.keys(state).filter((n) => !expected.has(n));
     if (missing.length || unexpected.length) {
       throw new StateDictError(
@@ -79,7 +88,10 @@ export abstract class Module {
       );
     }
     for (const [name, p] of named) {
-      const data = state[name]!;
+      const data: unknown = state[name];
+      if (!(data instanceof Float32Array) && !Array.isArray(data)) {
+        throw new ValueError(`loadStateDict: ${name} is ${describeValue(data)}, a state dict holds Float32Arrays`);
+      }
       if (data.length !== p.size) {
         throw new ShapeError('loadStateDict', [p.shape], `${name} has ${data.length} values, the parameter ${formatShape(p.shape)} needs ${p.size}`);
       }
@@ -89,6 +101,7 @@ export abstract class Module {
 
   /** Copies this module's parameter values into `other`, which must have the same structure. */
   copyInto(other: Module): void {
+    if (!(other instanceof Module)) throw new ValueError(`copyInto: needs a Module, got ${describeValue(other)}`);
     const mine = this.namedParameters();
     const theirs = other.namedParameters();
     if (mine.length !== theirs.length || mine.some(([n, p], i) => n !== theirs[i]![0] || !sameShape(p.shape, theirs[i]![1].shape))) {
@@ -103,7 +116,6 @@ export abstract class Module {
    */
   freeze(): this {
     for (const p of this.parameters()) p.setRequiresGrad(false);
-    this.training = false;
     return this;
   }
 
@@ -111,4 +123,9 @@ export abstract class Module {
   free(): void {
     for (const p of this.parameters()) p.free();
   }
+}
+
+/** Sets an own entry, so that a name like "__proto__" is stored and not taken as the prototype. */
+function setEntry<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

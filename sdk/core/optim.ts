@@ -6,6 +6,7 @@
 import type { Core } from './core';
 import { ShapeError, ValueError } from './errors';
 import { StateDictError, type StateDict } from './module';
+import { describeValue } from './shape';
 import { Tensor } from './tensor';
 
 /** An optimizer's state for checkpoints: its counters and its per-parameter buffers. */
@@ -26,6 +27,7 @@ export abstract class Optimizer {
   protected readonly buffers: ReadonlyMap<string, readonly Tensor[]>;
   private lrValue = 0;
   private steps = 0;
+  private readonly paramIds: readonly number[];
 
   protected constructor(
     private readonly name: string,
@@ -36,6 +38,7 @@ export abstract class Optimizer {
     this.params = checkParams(name, params);
     this.core = this.params[0]!.core;
     checkArgCapacity(name, this.core, this.params.length * (1 + bufferNames.length));
+    this.paramIds = this.params.map((p) => p.id);
     this.lr = lr;
     const buffers = new Map<string, Tensor[]>();
     for (const b of bufferNames) {
@@ -68,9 +71,10 @@ export abstract class Optimizer {
   /** The core call for one step, with n parameters' ids already in the argument buffer. */
   protected abstract update(n: number): void;
 
-  /** Zeroes every parameter's gradient. */
+  /** Zeroes every parameter's gradient, in one call into the core. */
   zeroGrad(): void {
-    for (const p of this.params) p.zeroGrad();
+    for (const p of this.params) p.assertLive(`${this.name}.zeroGrad`);
+    this.core.zeroGrads(this.paramIds);
   }
 
   /** Copies of the state (see OptimizerState). */
@@ -82,20 +86,25 @@ export abstract class Optimizer {
 
   /** Restores a state from stateDict(); names and sizes must match these parameters. */
   loadStateDict(state: OptimizerState): void {
+    if (typeof state !== 'object' || state === null) throw new StateDictError(`${this.name}.loadStateDict: needs an OptimizerState object, got ${describeValue(state)}`);
     if (!Number.isSafeInteger(state.stepCount) || state.stepCount < 0) {
       throw new StateDictError(`${this.name}.loadStateDict: stepCount must be a non-negative integer, got ${state.stepCount}`);
     }
     checkNonNegative(`${this.name}.loadStateDict`, 'lr', state.lr);
+    if (typeof state.tensors !== 'object' || state.tensors === null) {
+      throw new StateDictError(`${this.name}.loadStateDict: tensors must be an object of Float32Arrays, got ${describeValue(state.tensors)}`);
+    }
     const expected: string[] = [];
     for (const [b, list] of this.buffers) list.forEach((_, i) => expected.push(`${b}.${i}`));
-    const missing = expected.filter((n) => !(n in state.tensors));
+    const missing = expected.filter((n) => !Object.hasOwn(state.tensors, n));
     const unexpected = Object.keys(state.tensors).filter((n) => !expected.includes(n));
     if (missing.length || unexpected.length) {
       throw new StateDictError(`${this.name}.loadStateDict: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`);
     }
     for (const [b, list] of this.buffers) {
       list.forEach((t, i) => {
-        const data = state.tensors[`${b}.${i}`]!;
+        const data: unknown = state.tensors[`${b}.${i}`];
+        if (!(data instanceof Float32Array)) throw new StateDictError(`${this.name}.loadStateDict: ${b}.${i} is ${describeValue(data)}, not a Float32Array`);
         if (data.length !== t.size) {
           throw new ShapeError(`${this.name}.loadStateDict`, [t.shape], `${b}.${i} has ${data.length} values, the parameter needs ${t.size}`);
         }
@@ -113,10 +122,12 @@ export abstract class Optimizer {
 
   /** Writes the parameter ids, then each buffer group's ids, into the argument buffer; returns n. */
   private writeArgs(): number {
-    const ids = this.core.i32;
-    let slot = this.core.exports.argBuffer() >>> 2;
-    for (const p of this.params) ids[slot++] = p.id;
-    for (const list of this.buffers.values()) for (const t of list) ids[slot++] = t.id;
+    this.core.writeArgs(this.name, this.paramIds);
+    let at = this.paramIds.length;
+    for (const list of this.buffers.values()) {
+      this.core.writeArgs(this.name, list.map((t) => t.id), at);
+      at += list.length;
+    }
     return this.params.length;
   }
 }
@@ -144,9 +155,11 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
 
   constructor(params: readonly Tensor[], options: SGDOptions = {}) {
+    checkOptions('SGD', options);
     const { lr = 1e-3, momentum = 0, weightDecay = 0, nesterov = false } = options;
     checkNonNegative('SGD', 'momentum', momentum);
     checkNonNegative('SGD', 'weightDecay', weightDecay);
+    if (typeof nesterov !== 'boolean') throw new ValueError(`SGD: nesterov must be true or false, got ${describeValue(nesterov)}`);
     if (nesterov && momentum <= 0) throw new ValueError('SGD: nesterov needs momentum > 0');
     super('SGD', params, lr, momentum > 0 ? ['momentum_buffer'] : []);
     this.momentum = momentum;
@@ -181,9 +194,11 @@ export abstract class AdamBase extends Optimizer {
   readonly decoupled: boolean;
 
   protected constructor(name: string, decoupled: boolean, params: readonly Tensor[], options: AdamOptions) {
+    checkOptions(name, options);
     const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = decoupled ? 0.01 : 0 } = options;
+    if (!Array.isArray(betas as unknown) || betas.length !== 2) throw new ValueError(`${name}: betas must be a pair [beta1, beta2], got ${describeValue(betas)}`);
     for (const [i, beta] of betas.entries()) {
-      if (!(beta >= 0 && beta < 1)) throw new ValueError(`${name}: betas[${i}] must be in [0, 1), got ${beta}`);
+      if (typeof beta !== 'number' || !(beta >= 0 && beta < 1)) throw new ValueError(`${name}: betas[${i}] must be in [0, 1), got ${describeValue(beta)}`);
     }
     checkNonNegative(name, 'eps', eps);
     checkNonNegative(name, 'weightDecay', weightDecay);
@@ -226,24 +241,28 @@ export class AdamW extends AdamBase {
 /**
  * Scales all gradients together so their global L2 norm is at most maxNorm
  * (torch.nn.utils.clip_grad_norm_: g *= maxNorm / (norm + 1e-6) when norm > maxNorm).
- * Returns the norm before clipping. maxNorm <= 0 (or Infinity) only measures it.
+ * Returns the norm before clipping. maxNorm must be a finite number >= 0; 0 only measures the
+ * norm (as PPOConfig.maxGradNorm 0 means no clipping). One call into the core.
  */
 export function clipGradNorm(params: readonly Tensor[], maxNorm: number): number {
-  if (Number.isNaN(maxNorm)) throw new ValueError('clipGradNorm: maxNorm is NaN');
-  if (params.length === 0) return 0;
+  if (typeof maxNorm !== 'number' || !(maxNorm >= 0) || maxNorm === Infinity) {
+    throw new ValueError(`clipGradNorm: maxNorm must be a finite number >= 0 (0 only measures the norm), got ${describeValue(maxNorm)}`);
+  }
+  if (Array.isArray(params) && params.length === 0) return 0;
   const checked = checkParams('clipGradNorm', params);
   const core = checked[0]!.core;
-  checkArgCapacity('clipGradNorm', core, checked.length);
-  const ids = core.i32;
-  let slot = core.exports.argBuffer() >>> 2;
-  for (const p of checked) ids[slot++] = p.id;
+  core.writeArgs('clipGradNorm', checked.map((p) => p.id));
   return core.exports.clipGradNorm(checked.length, maxNorm);
 }
 
 // ---- checks ------------------------------------------------------------------------------------
 
 function checkNonNegative(op: string, what: string, value: number): void {
-  if (!(value >= 0) || value === Infinity) throw new ValueError(`${op}: ${what} must be a finite number >= 0, got ${value}`);
+  if (typeof value !== 'number' || !(value >= 0) || value === Infinity) throw new ValueError(`${op}: ${what} must be a finite number >= 0, got ${describeValue(value)}`);
+}
+
+function checkOptions(op: string, options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw new ValueError(`${op}: options must be an object, got ${describeValue(options)}`);
 }
 
 /** Non-empty, live, persistent, with a gradient buffer, on one core, no duplicates. */
@@ -255,7 +274,7 @@ function checkParams(op: string, params: readonly Tensor[]): Tensor[] {
     if (!(p instanceof Tensor)) throw new ValueError(`${op}: parameter ${i} is not a Tensor`);
     p.assertLive(op);
     if (p.core !== core) throw new ValueError(`${op}: parameter ${i} lives on a different core than parameter 0`);
-    if (!p.persistent || core.exports.tensorGrad(p.id) === 0) {
+    if (!p.persistent || core.gradAddress(p.id) === 0) {
       throw new ValueError(`${op}: parameter ${i} ${p} must be persistent with requiresGrad (a Parameter)`);
     }
     if (seen.has(p.id)) throw new ValueError(`${op}: parameter ${i} appears twice`);
@@ -265,7 +284,7 @@ function checkParams(op: string, params: readonly Tensor[]): Tensor[] {
 }
 
 function checkArgCapacity(op: string, core: Core, slots: number): void {
-  const capacity = core.exports.argCapacity();
+  const capacity = core.argCapacity;
   if (slots > capacity) {
     throw new ValueError(`${op}: needs ${slots} argument slots for its tensors, the core has ${capacity}; use fewer (larger) parameter tensors`);
   }

@@ -2,16 +2,15 @@
 // same numbers on every runtime. One stream per core: every fill, sample and permutation draws
 // from it in call order. Save and restore it with getRngState / setRngState for checkpoints.
 
+import { ERR_RANK_DEFICIENT } from '../../assembly/abi';
 import type { Core } from './core';
 import { defaultCore } from './core';
 import { NumericError, ShapeError, ValueError, formatShape } from './errors';
-import { Tensor, checkVocabulary } from './tensor';
+import { MAX_INDEX, Tensor, checkVocabulary } from './tensor';
 
 /** Largest n for randomPermutation: indices are stored as f32, exact up to 2^24. */
 const MAX_PERMUTATION = 1 << 24;
 const TWO_32 = 4294967296;
-/** initOrthogonal's code for a numerically rank-deficient random matrix (assembly/random.ts). */
-const ERR_RANK_DEFICIENT = -3;
 
 /** Seeds the core's generator (xoshiro128** through splitmix32) with an integer in [0, 2^53). */
 export function seed(n: number, core: Core = defaultCore()): void {
@@ -77,6 +76,7 @@ export function sampleCategorical(logits: Tensor): Tensor {
   logits.assertLive('sampleCategorical');
   if (logits.rank === 0) throw new ShapeError('sampleCategorical', [logits.shape], 'logits need a last (class) axis: rank >= 1');
   const classes = logits.shape[logits.rank - 1]!;
+  if (classes > MAX_INDEX) throw new ValueError(`sampleCategorical: ${classes} classes; sampled indices are f32, exact only below 2^24`);
   const v = logits.view();
   for (let row = 0; row < v.length / classes; row++) {
     let finite = false;

@@ -1,11 +1,12 @@
 // Shape arithmetic mirrored on the host, so every op is checked (and its error message built)
 // without calling into WebAssembly.
 
+import { MAX_RANK as CORE_MAX_RANK } from '../../assembly/abi';
 import { CoreMemoryError, ShapeError, ValueError } from './errors';
 
 export type Shape = readonly number[];
 
-export const MAX_RANK = 4;
+export const MAX_RANK = CORE_MAX_RANK;
 
 export function sizeOfShape(shape: Shape): number {
   let n = 1;
@@ -23,8 +24,19 @@ export function sameShape(a: Shape, b: Shape): boolean {
  */
 export const MAX_ELEMENTS = 2 ** 29;
 
-/** Checks a user-given shape: rank <= 4, positive integer dims, a size the core can hold. */
+/** A short description of a value of the wrong kind, for error messages: "null", "a string ('x')". */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'string') return `a string (${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}...` : value)})`;
+  if (typeof value === 'object') return `${value.constructor?.name ?? 'an object'}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) return String(value);
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Checks a user-given shape: an array, rank <= 4, positive integer dims, a size the core can hold. */
 export function checkShape(op: string, shape: Shape): void {
+  if (!Array.isArray(shape as unknown)) throw new ValueError(`${op}: a shape must be an array of dimensions, got ${describeValue(shape)}`);
   if (shape.length > MAX_RANK) throw new ShapeError(op, [shape], `rank ${shape.length} exceeds the maximum ${MAX_RANK}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 1) throw new ShapeError(op, [shape], `dimension ${d} is not a positive integer`);

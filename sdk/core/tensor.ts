@@ -8,7 +8,7 @@
 import type { Core } from './core';
 import { defaultCore } from './core';
 import { NumericError, ShapeError, StaleTensorError, ValueError, formatShape } from './errors';
-import { broadcastShapes, checkShape, checkSize, dims4, normalizeAxis, sameShape, sizeOfShape, type Shape } from './shape';
+import { broadcastShapes, checkShape, checkSize, describeValue, dims4, normalizeAxis, sameShape, sizeOfShape, type Shape } from './shape';
 
 export interface TensorOptions {
   /** Lives until free() instead of until the end of the step. */
@@ -25,7 +25,7 @@ export interface CrossEntropyOptions {
 }
 
 /** Token ids are stored as f32, exact below 2^24: larger vocabularies are refused. */
-export const MAX_VOCABULARY = 2 ** 24;
+export const MAX_VOCABULARY = 2 ** 24; // the same bound as MAX_INDEX: ids are f32
 
 export interface MatmulOptions {
   /** Read this tensor's last two dims transposed. */
@@ -62,6 +62,7 @@ export class Tensor {
   /** A zero-filled tensor. */
   static zeros(shape: Shape, options: TensorOptions = {}): Tensor {
     checkShape('zeros', shape);
+    if (typeof options !== 'object' || options === null) throw new ValueError(`zeros: options must be an object, got ${describeValue(options)}`);
     const core = options.core ?? defaultCore();
     const [s0, s1, s2, s3] = dims4(shape);
     const id = core.check(
@@ -72,7 +73,10 @@ export class Tensor {
   }
 
   /** A tensor holding a copy of `data` (rounded to f32). Shape defaults to [data.length]. */
-  static from(data: ArrayLike<number>, shape: Shape = [data.length], options: TensorOptions = {}): Tensor {
+  static from(data: ArrayLike<number>, shape?: Shape, options: TensorOptions = {}): Tensor {
+    checkData('from', data);
+    shape ??= [data.length];
+    checkShape('from', shape);
     if (sizeOfShape(shape) !== data.length) {
       throw new ShapeError('from', [shape], `${data.length} values do not fill shape ${formatShape(shape)}`);
     }
@@ -83,7 +87,18 @@ export class Tensor {
 
   /** A rank-0 tensor. */
   static scalar(value: number, options: TensorOptions = {}): Tensor {
+    if (typeof value !== 'number') throw new ValueError(`scalar: the value must be a number, got ${describeValue(value)}`);
     return Tensor.from([value], [], options);
+  }
+
+  /**
+   * An index tensor (for gather, embedding...) from host ids, each checked to be an integer in
+   * [0, 2^24) before it is stored as f32, which holds no larger integer exactly.
+   */
+  static indices(ids: ArrayLike<number>, shape?: Shape, options: TensorOptions = {}): Tensor {
+    checkData('indices', ids);
+    checkIndexValues('indices', ids, MAX_INDEX);
+    return Tensor.from(ids, shape, options);
   }
 
   /** Frees a persistent tensor (scratch tensors are freed by endStep()). */
@@ -119,6 +134,7 @@ export class Tensor {
 
   /** Overwrites the data with `data` (rounded to f32). */
   set(data: ArrayLike<number>): this {
+    checkData('set', data);
     if (data.length !== this.size) {
       throw new ShapeError('set', [this.shape], `${data.length} values do not fill the tensor`);
     }
@@ -162,9 +178,34 @@ export class Tensor {
     return this;
   }
 
-  /** Runs the tape backward from this tensor (usually a scalar loss). */
+  /**
+   * Computes the gradient of this one-element loss with respect to every tensor it was built
+   * from that requires a gradient, adding it to their gradients (as PyTorch's backward()).
+   *
+   * - Several losses of one step add up: `l1.backward(); l2.backward()` leaves the gradient of
+   *   l1 + l2 in the parameters, whether or not the two share a forward (the tape is kept until
+   *   endStep(), as with PyTorch's `retain_graph=True`). Gradients of op results (non-leaves)
+   *   hold only the latest backward's contribution.
+   * - The same loss may run backward once per step: a second call is a ValueError (PyTorch
+   *   refuses it too, unless retain_graph); call endStep() and run a new forward instead.
+   * - A loss that does not require a gradient (made under noGrad, or from tensors none of which
+   *   requires one) is a ValueError, and a loss of more than one element a ShapeError (reduce
+   *   it with sum() or mean() first), as in PyTorch.
+   * - Gradients are read from the values the tensors hold when backward runs: do not change
+   *   parameters (optimizer.step()) between a forward and its backward.
+   */
   backward(): void {
     this.assertLive('backward');
+    if (this.size !== 1) {
+      throw new ShapeError('backward', [this.shape], 'needs a loss with one element (a gradient is only implied for a scalar): reduce it with sum() or mean() first');
+    }
+    if (!this.core.requiresGrad(this.id)) {
+      throw new ValueError('backward: this loss does not require a gradient: it was made under noGrad, or from tensors none of which requires a gradient, so there is nothing to differentiate');
+    }
+    if (this.core.differentiated.has(this.id)) {
+      throw new ValueError('backward: this loss was already differentiated in this step; running it again would add its gradient twice. Sum the losses first, or call endStep() and run a new forward');
+    }
+    this.core.differentiated.add(this.id);
     this.core.check(this.core.exports.backward(this.id), 'backward');
   }
 
@@ -178,9 +219,7 @@ export class Tensor {
   /** A tensor operand, or a number turned into a rank-0 tensor. */
   private operand(x: Tensor | number, op: string): Tensor {
     if (typeof x === 'number') return Tensor.scalar(x, { core: this.core });
-    if (x.core !== this.core) throw new ValueError(`${op}: operands live on different cores`);
-    x.assertLive(op);
-    return x;
+    return tensorArg(op, 'the other operand', x, this.core, 'a Tensor or a number');
   }
 
   private binary(op: string, other: Tensor | number, fn: (a: number, b: number) => number): Tensor {
@@ -227,7 +266,9 @@ export class Tensor {
 
   /** cond ? a : b elementwise (cond nonzero counts as true), broadcasting all three. */
   static where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
-    for (const t of [cond, a, b]) t.assertLive('where');
+    tensorArg('where', 'a', a);
+    tensorArg('where', 'cond', cond, a.core);
+    tensorArg('where', 'b', b, a.core);
     const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
     return a.result(a.core.exports.opWhere(cond.id, a.id, b.id), shape, 'where');
   }
@@ -258,6 +299,7 @@ export class Tensor {
   }
   /** Clamps into [lo, hi]; the gradient passes where lo <= x <= hi. */
   clamp(lo = -Infinity, hi = Infinity): Tensor {
+    if (typeof lo !== 'number' || typeof hi !== 'number') throw new ValueError(`clamp: lo and hi must be numbers, got ${describeValue(lo)} and ${describeValue(hi)}`);
     if (!(lo <= hi)) throw new ValueError(`clamp: lo (${lo}) must not exceed hi (${hi})`);
     return this.unary('clamp', (a) => this.core.exports.opClamp(a, lo, hi));
   }
@@ -302,11 +344,11 @@ export class Tensor {
   /**
    * out[...] = this[..., index[...]]: one element per row of the last axis, e.g. the log-prob
    * of the taken action. index has this tensor's shape without the last axis and holds
-   * integers in [0, lastDim).
+   * integers in [0, lastDim), below 2^24 (see checkIndices).
    */
   gather(index: Tensor): Tensor {
     this.assertLive('gather');
-    index.assertLive('gather');
+    tensorArg('gather', 'index', index, this.core);
     const expected = this.shape.slice(0, -1);
     if (this.rank === 0 || !sameShape(index.shape, expected)) {
       throw new ShapeError('gather', [this.shape, index.shape], `index must have shape ${formatShape(expected)}`);
@@ -315,10 +357,13 @@ export class Tensor {
     return this.result(this.core.exports.opGather(this.id, index.id), expected, 'gather');
   }
 
-  /** Rows of a (V, D) table: out (..., D) = weight[index[...]]. Also selects minibatch rows. */
+  /**
+   * Rows of a (V, D) table: out (..., D) = weight[index[...]]. Also selects minibatch rows.
+   * Indices are integers in [0, V), below 2^24 (see checkIndices).
+   */
   static embedding(weight: Tensor, index: Tensor): Tensor {
-    weight.assertLive('embedding');
-    index.assertLive('embedding');
+    tensorArg('embedding', 'weight', weight);
+    tensorArg('embedding', 'index', index, weight.core);
     if (weight.rank !== 2) throw new ShapeError('embedding', [weight.shape, index.shape], 'the table must be rank 2 (V, D)');
     if (index.rank > 3) throw new ShapeError('embedding', [weight.shape, index.shape], 'the index must have rank <= 3');
     checkSize('embedding', [...index.shape, weight.shape[1]!]);
@@ -332,10 +377,11 @@ export class Tensor {
   layerNorm(gamma?: Tensor, beta?: Tensor, eps = 1e-5): Tensor {
     this.assertLive('layerNorm');
     if (this.rank === 0) throw new ShapeError('layerNorm', [this.shape], 'needs a tensor of rank >= 1');
+    if (typeof eps !== 'number' || !(eps >= 0) || eps === Infinity) throw new ValueError(`layerNorm: eps must be a finite number >= 0, got ${describeValue(eps)}`);
     const c = this.shape[this.rank - 1]!;
-    for (const p of [gamma, beta]) {
-      if (!p) continue;
-      p.assertLive('layerNorm');
+    for (const [name, p] of [['gamma', gamma], ['beta', beta]] as const) {
+      if (p === undefined) continue;
+      tensorArg('layerNorm', name, p, this.core);
       if (!sameShape(p.shape, [c])) throw new ShapeError('layerNorm', [this.shape, p.shape], `gamma and beta must have shape [${c}]`);
     }
     return this.result(this.core.exports.opLayerNorm(this.id, gamma?.id ?? -1, beta?.id ?? -1, eps), this.shape, 'layerNorm');
@@ -346,6 +392,7 @@ export class Tensor {
   /** Same data, new shape (one dim may be -1). Shares memory; has its own gradient. */
   reshape(shape: Shape): Tensor {
     this.assertLive('reshape');
+    if (!Array.isArray(shape as unknown)) throw new ValueError(`reshape: a shape must be an array of dimensions, got ${describeValue(shape)}`);
     const known = shape.filter((d) => d !== -1);
     const free = shape.length - known.length;
     const knownSize = sizeOfShape(known);
@@ -373,8 +420,10 @@ export class Tensor {
 
   /** Concatenates tensors along `axis`; all other dims must match. */
   static concat(tensors: readonly Tensor[], axis = -1): Tensor {
+    if (!Array.isArray(tensors as unknown)) throw new ValueError(`concat: needs an array of tensors, got ${describeValue(tensors)}`);
     if (tensors.length === 0) throw new ValueError('concat: needs at least one tensor');
-    const first = tensors[0]!;
+    const first = tensorArg('concat', 'tensors[0]', tensors[0]);
+    tensors.forEach((t, i) => tensorArg('concat', `tensors[${i}]`, t, first.core));
     const ax = normalizeAxis('concat', axis, first.rank);
     let out = first;
     for (const t of tensors.slice(1)) {
@@ -401,7 +450,7 @@ export class Tensor {
    */
   matmul(other: Tensor, options: MatmulOptions = {}): Tensor {
     this.assertLive('matmul');
-    other.assertLive('matmul');
+    tensorArg('matmul', 'the other operand', other, this.core);
     const { transA = false, transB = false } = options;
     const a = this.shape, b = other.shape;
     if (a.length < 2 || a.length > 4 || (b.length !== 2 && b.length !== a.length)) {
@@ -474,7 +523,7 @@ export class Tensor {
     if (!Number.isInteger(start) || start < 0 || start + length > dim) {
       throw new ValueError(`writeInto: rows [${start}, ${start + length}) of axis ${ax} do not fit in the target's ${dim}`);
     }
-    if (this.core.gradEnabled && (requiresGradOf(this) || requiresGradOf(target))) {
+    if (this.core.gradEnabled && (this.core.requiresGrad(this.id) || this.core.requiresGrad(target.id))) {
       throw new ValueError('writeInto: no gradient flows through an in-place write, and one of the tensors requires a gradient; call it inside noGrad()');
     }
     const src = this.core.exports.tensorData(this.id), dst = this.core.exports.tensorData(target.id);
@@ -537,14 +586,23 @@ export class Tensor {
   }
 }
 
-/** Checks that an index tensor holds integers in [0, bound) (or equal to `allowed`). */
-function checkIndices(op: string, index: Tensor, bound: number, allowed?: number): void {
-  const v = index.view();
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i]!;
-    if (x === allowed) continue;
-    if (!Number.isInteger(x) || x < 0 || x >= bound) {
-      throw new ValueError(`${op}: index ${x} at position ${i} is out of range [0, ${bound})`);
+/**
+ * Indices live in f32 tensors, which hold every integer exactly only below 2^24: 2^24 + 1 is
+ * stored as 2^24, so such an index would silently select a neighbouring row. Every index is
+ * therefore below MAX_INDEX, whatever the size of the table.
+ */
+export const MAX_INDEX = 2 ** 24;
+
+/** Checks that host-side indices are integers in [0, min(bound, 2^24)) (or equal to `allowed`), before they become f32. */
+function checkIndexValues(op: string, values: ArrayLike<number>, bound: number, allowed?: number): void {
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (x === allowed) continue; // e.g. crossEntropy's ignore index
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x >= bound) {
+      throw new ValueError(`${op}: index ${describeIndex(x)} at position ${i} is out of range [0, ${bound})`);
+    }
+    if (x >= MAX_INDEX) {
+      throw new ValueError(`${op}: index ${x} at position ${i} is 2^24 or more, which an f32 index tensor cannot hold exactly (2^24 + 1 would be stored as 2^24): indices must be below ${MAX_INDEX}`);
     }
   }
 }
@@ -557,8 +615,31 @@ export function checkVocabulary(op: string, shape: Shape): void {
   }
 }
 
-/** Whether the core's table marks t as requiring a gradient (tensor.ts: flags at byte 32 of a 48-byte slot). */
-export function requiresGradOf(t: Tensor): boolean {
-  const base = t.core.exports.tableBase() >>> 2;
-  return (t.core.i32[base + t.id * 12 + 8]! & 1) !== 0;
+/** Checks that an index tensor holds integers in [0, bound) (or equal to `allowed`), below 2^24 (for every index-taking op). */
+export function checkIndices(op: string, index: Tensor, bound: number, allowed?: number): void {
+  checkIndexValues(op, index.view(), bound, allowed);
+}
+
+function describeIndex(x: unknown): string {
+  return typeof x === 'number' ? String(x) : describeValue(x);
+}
+
+/** `x` as a live Tensor (on `core`, when given), or a ValueError naming the argument. */
+function tensorArg(op: string, what: string, x: unknown, core?: Core, expected = 'a Tensor'): Tensor {
+  if (!(x instanceof Tensor)) throw new ValueError(`${op}: ${what} must be ${expected}, got ${describeValue(x)}`);
+  if (core !== undefined && x.core !== core) throw new ValueError(`${op}: ${what} lives on a different core`);
+  x.assertLive(op);
+  return x;
+}
+
+/** Host data for a tensor: a typed array, or an array of numbers. */
+function checkData(op: string, data: unknown): asserts data is ArrayLike<number> {
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    if (data instanceof BigInt64Array || data instanceof BigUint64Array) throw new ValueError(`${op}: data must hold numbers, got a ${data.constructor.name}`);
+    return;
+  }
+  if (!Array.isArray(data)) throw new ValueError(`${op}: data must be an array of numbers or a typed array, got ${describeValue(data)}`);
+  for (let i = 0; i < data.length; i++) {
+    if (typeof data[i] !== 'number') throw new ValueError(`${op}: data[${i}] is ${describeValue(data[i])}, not a number`);
+  }
 }

@@ -47,10 +47,36 @@ export function simdSupported(): boolean {
 export async function loadCore(platform: WasmPlatform, options: InitOptions = {}): Promise<Core> {
   const simd = options.simd ?? simdSupported();
   const source = options.source ?? (await platform.defaultSource(simd));
-  const instance = await instantiate(source, platform);
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await instantiate(source, platform);
+  } catch (error) {
+    if (error instanceof CoreInitError) throw error;
+    // CompileError (not wasm), LinkError (wants imports), TypeError (not a source at all)...
+    throw new CoreInitError(`could not load the NovaRL core from ${describeSource(source)}: ${(error as Error)?.message ?? String(error)}`);
+  }
+  checkExports(instance.exports, source);
   const core = new Core(instance.exports as unknown as CoreExports, simd);
   if (options.setDefault ?? true) setDefaultCore(core);
   return core;
+}
+
+// A few exports every build has: a module without them is some other program.
+const REQUIRED_EXPORTS = ['tensorNew', 'tensorData', 'tableBase', 'argBuffer', 'backward', 'endStep'] as const;
+
+function checkExports(exports: WebAssembly.Exports, source: WasmSource): void {
+  const missing: string[] = REQUIRED_EXPORTS.filter((name) => typeof exports[name] !== 'function');
+  if (!(exports['memory'] instanceof WebAssembly.Memory)) missing.unshift('memory');
+  if (missing.length > 0) {
+    throw new CoreInitError(`${describeSource(source)} is a WebAssembly module but not the NovaRL core: it lacks ${missing.join(', ')}`);
+  }
+}
+
+function describeSource(source: WasmSource): string {
+  if (typeof source === 'string' || source instanceof URL) return String(source);
+  if (source instanceof WebAssembly.Module) return 'the WebAssembly.Module given';
+  if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) return `the ${source.byteLength} bytes given`;
+  return 'the source given';
 }
 
 // The core has no imports, hence the empty import object everywhere.

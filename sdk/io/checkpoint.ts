@@ -29,7 +29,7 @@
 
 import { CheckpointError, type CheckpointCheck } from '../core/errors';
 import type { StateDict } from '../core/module';
-import { dtypeOf, parseSafetensors, serializeSafetensors, type SafeTensor, type TensorData } from './safetensors';
+import { dtypeOf, parseSafetensors, serializeSafetensors, setOwn, type SafeTensor, type TensorData } from './safetensors';
 
 /** What a checkpoint holds, as given to saveCheckpoint / encodeCheckpoint. */
 export interface CheckpointState {
@@ -146,17 +146,17 @@ function encodeParts(state: CheckpointState): [PartName, Uint8Array][] {
     if (!(data instanceof Float32Array)) {
       throw new CheckpointError(`model parameter '${name}' is ${Object.prototype.toString.call(data)}, a state dict holds Float32Arrays`, 'tensor', MODEL, name);
     }
-    const shape = state.modelShapes?.[name] ?? [data.length];
-    modelTensors[name] = { dtype: 'F32', shape: [...shape], data };
+    const shape = (state.modelShapes && Object.hasOwn(state.modelShapes, name) ? state.modelShapes[name] : undefined) ?? [data.length];
+    setOwn(modelTensors, name, { dtype: 'F32', shape: [...shape], data });
   }
   for (const name of Object.keys(state.modelShapes ?? {})) {
-    if (!(name in state.model)) throw new CheckpointError(`modelShapes names '${name}', which the model does not have`, 'tensor', MODEL, name);
+    if (!Object.hasOwn(state.model, name)) throw new CheckpointError(`modelShapes names '${name}', which the model does not have`, 'tensor', MODEL, name);
   }
   const parts: [PartName, Uint8Array][] = [[MODEL, serializeSafetensors(modelTensors, state.metadata)]];
   if (state.optimizer !== undefined) {
     const optimizerTensors: Record<string, SafeTensor> = {};
     for (const [name, data] of Object.entries(state.optimizer)) {
-      optimizerTensors[name] = { dtype: dtypeOf(data), shape: [data.length], data };
+      setOwn(optimizerTensors, name, { dtype: dtypeOf(data), shape: [data.length], data });
     }
     parts.push([OPTIMIZER, serializeSafetensors(optimizerTensors)]);
   }
@@ -178,15 +178,16 @@ function decodeParts(parts: Map<PartName, Uint8Array>, manifest: Manifest): Load
     if (!(tensor.data instanceof Float32Array)) {
       throw new CheckpointError(`${file(MODEL)}: tensor '${name}' is ${tensor.dtype}, a model state dict holds F32`, 'dtype', file(MODEL), name);
     }
-    model[name] = tensor.data;
-    modelShapes[name] = tensor.shape;
+    // own entries: a tensor named "__proto__" stays a tensor (and an unexpected name downstream)
+    setOwn(model, name, tensor.data);
+    setOwn(modelShapes, name, tensor.shape);
   }
 
   let optimizer: Record<string, TensorData> | undefined;
   const optimizerBytes = parts.get(OPTIMIZER);
   if (optimizerBytes !== undefined) {
     optimizer = {};
-    for (const [name, tensor] of Object.entries(parseSafetensors(optimizerBytes, {}, file(OPTIMIZER)).tensors)) optimizer[name] = tensor.data;
+    for (const [name, tensor] of Object.entries(parseSafetensors(optimizerBytes, {}, file(OPTIMIZER)).tensors)) setOwn(optimizer, name, tensor.data);
   }
 
   let trainer: unknown;

@@ -315,7 +315,7 @@ export function readLittleEndian(bytes: Uint8Array, offset: number, dtype: Safet
 }
 
 /** Defines an own property, so a name like "__proto__" is stored and not taken as the prototype. */
-function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+export function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
