@@ -16,12 +16,8 @@
 //
 // GPU results are not bit-identical to the core's (docs/gpu.md).
 
-import type { Core } from '../sdk/core/core';
-import { defaultCore } from '../sdk/core/core';
-import { noGrad } from '../sdk/core/grad_mode';
-import { Tensor, type MatmulOptions } from '../sdk/core/tensor';
-import type { Shape } from '../sdk/core/shape';
-import { ValueError, formatShape } from '../sdk/core/errors';
+// A plug-in: the SDK's public entry is all it uses (docs/architecture.md, "Layers").
+import { defaultCore, noGrad, Tensor, ValueError, formatShape, type Core, type MatmulOptions, type Shape } from '../sdk/index';
 import { GpuGradError, GpuUnavailableError } from './errors';
 import { loadGpuJs, detectBackend, backendOf, GL_BACKENDS, type GpuBackendInfo, type GpuJsInstance, type GpuJsModule } from './gpujs';
 import { KernelCache, copyResult } from './kernel_cache';
