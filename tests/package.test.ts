@@ -94,9 +94,7 @@ describe('installed into a fresh project', () => {
     expect(install.status, install.all).toBe(0);
     expect(existsSync(join(project, 'node_modules/novarl/dist/gpu.js'))).toBe(true);
     expect(existsSync(join(project, 'node_modules/gpu.js'))).toBe(false); // an optional peer: not installed
-  }, TIMEOUT_MS);
-
-  it("imports 'novarl' and 'novarl/gpu' under Node: one SDK, gpu.js loaded only when asked for", () => {
+    // What each runtime runs: both entries, one matmul through the plug-in, a forced GPU without gpu.js.
     writeFileSync(
       join(project, 'check.mjs'),
       `import * as novarl from 'novarl';
@@ -124,7 +122,23 @@ console.log(JSON.stringify({
 }));
 `,
     );
-    const run = sh(process.execPath, ['check.mjs'], project);
+  }, TIMEOUT_MS);
+
+  it("imports 'novarl' and 'novarl/gpu' under Node: one SDK, gpu.js loaded only when asked for", () => {
+    expectOneSdk(sh(process.execPath, ['check.mjs'], project));
+  }, TIMEOUT_MS);
+
+  // The same script under Bun and Deno (devDependencies; skipped where the binary does not run).
+  for (const runtime of ['bun', 'deno'] as const) {
+    it(`the same under ${runtime}`, ({ skip }) => {
+      const binary = join(BIN, runtime);
+      if (sh(binary, ['--version'], project).status !== 0) return skip(`${runtime} does not run here`);
+      expectOneSdk(sh(binary, runtime === 'deno' ? ['run', '--allow-read', 'check.mjs'] : ['check.mjs'], project));
+    }, TIMEOUT_MS);
+  }
+
+  /** What check.mjs printed: both entries resolved in the installed package, sharing one SDK. */
+  function expectOneSdk(run: ReturnType<typeof sh>): void {
     expect(run.status, run.all).toBe(0);
     const seen = JSON.parse(run.out.trim().split('\n').pop()!);
     expect(seen.resolved.map((url: string) => relative(project, fileURLToPath(url)))).toEqual(['node_modules/novarl/dist/index.js', 'node_modules/novarl/dist/gpu.js']);
@@ -136,7 +150,7 @@ console.log(JSON.stringify({
     expect(seen.usesDefaultCore).toBe(true);
     expect(seen.backend).toBe('none'); // gpu.js is absent: auto stays on the core
     expect(seen.forced).toEqual({ name: 'GpuUnavailableError', backend: 'none', isNovaRLError: true });
-  }, TIMEOUT_MS);
+  }
 
   it('type-checks a TypeScript consumer under node16 and bundler resolution', () => {
     writeFileSync(
