@@ -3,8 +3,14 @@
 //   dist/index.browser.js  browsers, bundlers, workerd, anything else: fetches the .wasm or takes
 //                          a WebAssembly.Module; no node: import at all (tests/runtimes.test.ts)
 // Each bundle is self-contained (no shared chunks), so an import map or a workerd config names
-// one file. One .d.ts serves both.
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+// one file. dist/index.d.ts types both.
+//
+// The GPU plug-in (kernels/, the subpath `novarl/gpu`) has the same two flavours, dist/gpu.js and
+// dist/gpu.browser.js (NovaRL's GPU code, not the gpu.js library, which stays external), typed by
+// dist/gpu.d.ts. They are not self-contained: each imports the main bundle of its own flavour, so
+// an app that imports 'novarl' and 'novarl/gpu' holds one SDK (one Core, one Tensor class).
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { defineConfig, type Options } from 'tsup';
 import type { Plugin } from 'esbuild';
 
@@ -27,6 +33,31 @@ const noNodeBuiltins: Plugin = {
   },
 };
 
+// kernels/ may import the SDK only through its public entry (docs/architecture.md, "Layers"). In
+// the plug-in's bundles that import becomes the main bundle, external; any deeper import into
+// sdk/ would bundle a second copy of the SDK, so it fails the build.
+function sdkAsExternal(mainBundle: string): Plugin {
+  const publicEntry = resolve('sdk/index');
+  return {
+    name: 'sdk-as-external',
+    setup(build) {
+      build.onResolve({ filter: /(^|\/)sdk(\/|$)/ }, (args) => {
+        const target = resolve(args.resolveDir, args.path).replace(/\.ts$/, '');
+        if (target === publicEntry) return { path: mainBundle, external: true };
+        return { errors: [{ text: `${args.importer} imports ${args.path}: the GPU plug-in may import only the SDK's public entry, sdk/index.ts` }] };
+      });
+    },
+  };
+}
+
+// The types of the subpaths novarl/wasm/simd and novarl/wasm/scalar: what workerd (a CompiledWasm
+// module rule) and wrangler give for an imported .wasm, the value init({ source }) takes there.
+const WASM_DECLARATION = `// The core as a compiled module: what workerd and wrangler give for an imported .wasm.
+// Pass it to init({ source }). Other runtimes load dist/*.wasm themselves (init() without source).
+declare const core: WebAssembly.Module;
+export default core;
+`;
+
 const shared: Options = {
   format: ['esm'],
   target: 'es2022',
@@ -42,20 +73,34 @@ export default defineConfig([
   {
     ...shared,
     entry: { index: 'sdk/index.ts' },
-    dts: true,
-    // gpu.js is an optional peer dependency, imported lazily by kernels/gpujs.ts
-    external: ['node:fs/promises', 'node:fs', 'node:path', 'node:url', 'gpu.js'],
+    // One rollup run for both declaration files, so dist/gpu.d.ts imports the SDK's types from
+    // ./index.js instead of declaring a second Tensor class.
+    dts: { entry: { index: 'sdk/index.ts', gpu: 'kernels/index.ts' } },
+    external: ['node:fs/promises', 'node:fs', 'node:path', 'node:url'],
     async onSuccess() {
       mkdirSync('dist', { recursive: true });
       for (const flavour of ['simd', 'scalar']) {
         copyFileSync(`build/novarl.${flavour}.wasm`, `dist/novarl.${flavour}.wasm`);
       }
+      writeFileSync('dist/wasm.d.ts', WASM_DECLARATION);
     },
   },
   {
     ...shared,
     entry: { 'index.browser': 'sdk/index.browser.ts' },
-    external: ['gpu.js'],
     esbuildPlugins: [noNodeBuiltins],
+  },
+  // The GPU plug-in. gpu.js is an optional peer dependency, imported lazily by kernels/gpujs.ts.
+  {
+    ...shared,
+    entry: { gpu: 'kernels/index.ts' },
+    external: ['gpu.js'],
+    esbuildPlugins: [sdkAsExternal('./index.js')],
+  },
+  {
+    ...shared,
+    entry: { 'gpu.browser': 'kernels/index.ts' },
+    external: ['gpu.js'],
+    esbuildPlugins: [sdkAsExternal('./index.browser.js')],
   },
 ]);

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { init } from '../sdk/index';
 import * as sdk from '../sdk/index';
 import * as kernels from '../kernels/index';
-import { findChromium, openGpuPage } from '../kernels/browser_harness';
+import { findChromium, openGpuPage } from '../tests/gpu_harness';
 
 export interface GpuBenchRow {
   bench: 'gpu-matmul';

@@ -16,12 +16,8 @@
 //
 // GPU results are not bit-identical to the core's (docs/gpu.md).
 
-import type { Core } from '../sdk/core/core';
-import { defaultCore } from '../sdk/core/core';
-import { noGrad } from '../sdk/core/grad_mode';
-import { Tensor, type MatmulOptions } from '../sdk/core/tensor';
-import type { Shape } from '../sdk/core/shape';
-import { ValueError, formatShape } from '../sdk/core/errors';
+// A plug-in: the SDK's public entry is all it uses (docs/architecture.md, "Layers").
+import { defaultCore, noGrad, Tensor, ValueError, formatShape, type Core, type MatmulOptions, type Shape } from '../sdk/index';
 import { GpuGradError, GpuUnavailableError } from './errors';
 import { loadGpuJs, detectBackend, backendOf, GL_BACKENDS, type GpuBackendInfo, type GpuJsInstance, type GpuJsModule } from './gpujs';
 import { KernelCache, copyResult } from './kernel_cache';
@@ -94,10 +90,6 @@ function invalidCall(op: GpuOp, operands: readonly Tensor[], wasm: () => Tensor)
   };
   return { op, operands, invalid: true, work: 0, floats: 0, calls: 0, fitsTexture: false, wasm, gpu: never };
 }
-
-const TABLE_SLOT_BYTES = 48; // assembly/tensor.ts: SLOT
-const TABLE_FLAGS_OFFSET = 32; // assembly/tensor.ts: flags field of a slot
-const REQUIRES_GRAD = 1; // assembly/tensor.ts: REQUIRES_GRAD flag
 
 export class GpuDispatcher {
   /** The choice made by the most recent call. */
@@ -494,10 +486,9 @@ function workOf(op: GpuOp, shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
-/** Whether a tensor records gradients: its flags in the core's tensor table (host-readable by design). */
+/** Whether a tensor records gradients (its flag in the core's tensor table). */
 export function requiresGrad(t: Tensor): boolean {
-  const slot = t.core.exports.tableBase() + t.id * TABLE_SLOT_BYTES;
-  return (t.core.i32[(slot + TABLE_FLAGS_OFFSET) >>> 2]! & REQUIRES_GRAD) !== 0;
+  return t.core.requiresGrad(t.id);
 }
 
 /** The product's dimensions, or null when the shapes are invalid (Tensor.matmul then throws). */

@@ -1,7 +1,7 @@
 // Typed errors of the GPU path. Both extend NovaRLError, so `catch (e) { if (e instanceof
 // NovaRLError) ... }` covers them like every other error the SDK throws on purpose.
 
-import { NovaRLError } from '../sdk/core/errors';
+import { NovaRLError } from '../sdk/index';
 
 /**
  * `device: 'gpu'` was asked for where no real GPU backend exists: gpu.js is not installed, or it

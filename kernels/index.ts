@@ -1,4 +1,6 @@
-// GPU offload through gpu.js: the dispatcher, its options and errors, and the raw kernels.
+// The GPU plug-in, published as `novarl/gpu`: the dispatcher, its options and errors, and the raw
+// gpu.js kernels. It builds on the SDK's public entry only (sdk/index.ts), and the SDK never
+// imports it, so the main entry carries no GPU code (docs/architecture.md, "Layers").
 export { GpuDispatcher, requiresGrad, type Device, type GpuOp, type GpuDispatcherOptions, type DispatchOptions, type DispatchChoice } from './dispatcher';
 export { GpuUnavailableError, GpuGradError } from './errors';
 export { loadGpuJs, detectBackend, backendOf, type GpuBackendInfo, type GpuBackendName, type GpuJsModule } from './gpujs';

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Opt-in check of NovaRL's GPU kernels in Node, through headless-gl under Xvfb. Not run by CI:
-# it needs apt packages and a native build of `gl` (about 5 minutes). See docs/gpu.md.
+# Opt-in check of NovaRL's GPU plug-in (kernels/, published as novarl/gpu) in Node, through
+# headless-gl under Xvfb. Not run by CI: it needs apt packages and a native build of `gl`
+# (about 5 minutes). See docs/gpu.md.
 #
 #   scripts/gpu-node.sh               install what is missing, build gl, run the Node GPU tests
 #                                     and the Node half of the GPU benchmark

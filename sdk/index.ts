@@ -54,7 +54,7 @@ export { saveTrainerCheckpoint, loadTrainerCheckpoint, restoreTrainer, trainerCh
 export { ppoClipLoss, klEstimate, entropyFromLogits, valueLoss, maskedMean, type PpoClipLossInput, type PpoClipLossOutput, type KlEstimator, type ValueLossInput, type ValueLossOutput } from './core/losses';
 export { Optimizer, SGD, Adam, AdamW, AdamBase, clipGradNorm, type SGDOptions, type AdamOptions, type OptimizerState } from './core/optim';
 export { seed, getRngState, setRngState, uniform_, normal_, orthogonal_, sampleCategorical, randomPermutation } from './core/random';
-export * from '../kernels/index';
+// The GPU plug-in (kernels/) is its own entry, 'novarl/gpu'; nothing here imports it (docs/architecture.md, "Layers").
 // GPT-2 language model (transformers' GPT2LMHeadModel layout) and the Hugging Face model directory
 export { GPT, resolveGPTConfig, tokenLogProbsOf, MASKED_SCORE, type GPTConfig, type ResolvedGPTConfig, type GPTOptions, type GPTForwardOptions, type GPTLossOptions, type TokenRows } from './nn/gpt';
 export {

@@ -17,9 +17,6 @@ const ABI = abi as unknown as Record<string, number>;
 /** Copies under another name: [file, its constant, the ABI constant]. */
 const RENAMED: [string, string, string][] = [
   ['assembly/losses/ppo.ts', 'STAT_LOSS', 'STAT_PPO_LOSS'],
-  ['kernels/dispatcher.ts', 'TABLE_SLOT_BYTES', 'SLOT_BYTES'],
-  ['kernels/dispatcher.ts', 'TABLE_FLAGS_OFFSET', 'SLOT_FLAGS'],
-  ['kernels/dispatcher.ts', 'REQUIRES_GRAD', 'FLAG_REQUIRES_GRAD'],
 ];
 
 function sources(dir: string): string[] {

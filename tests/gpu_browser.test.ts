@@ -6,7 +6,7 @@
 // Without Chromium the tests are skipped with a hint; with CI=true they fail instead.
 
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { findChromium, openGpuPage, type GpuPage } from '../kernels/browser_harness';
+import { findChromium, openGpuPage, type GpuPage } from './gpu_harness';
 import { dotBound, expectWithin, matmulRef, softmaxRef, sumLastRef, unaryBound, type GpuUnaryName, type MatmulCase } from './gpu_reference';
 import { randomData } from './util';
 

@@ -1,8 +1,9 @@
-// Node-only helper for tests and benchmarks (not exported by the package): bundles the SDK and
-// the GPU kernels for a browser page, opens it in headless Chromium through playwright-core, and
-// serves the bundle, the core's .wasm and gpu.js from memory (no server, no files written).
-// In the page, `window.novarl` holds every export of sdk/index.ts and kernels/index.ts, and the
-// SIMD core is loaded and made the default.
+// Node-only helper for the GPU tests and benchmark (tests/gpu_browser.test.ts, bench/gpu.ts; not
+// part of the package): bundles the SDK and the GPU plug-in for a browser page, opens it in
+// headless Chromium through playwright-core, and serves the bundle, the core's .wasm and gpu.js
+// from memory (no server, no files written). In the page, `window.novarl` holds every export of
+// sdk/index.ts and kernels/index.ts (what `novarl` and `novarl/gpu` export), and the SIMD core is
+// loaded and made the default.
 //
 // Chromium runs with WebGL on SwiftShader (software) even with --disable-gpu; playwright adds
 // --headless and --enable-unsafe-swiftshader itself. --disable-software-rasterizer would remove
@@ -43,7 +44,7 @@ export interface GpuPage {
   close(): Promise<void>;
 }
 
-/** The SDK and kernels as one classic script defining `window.novarl`. */
+/** The SDK and the GPU plug-in as one classic script defining `window.novarl` (one copy of the SDK: kernels/ imports sdk/index). */
 async function bundle(): Promise<string> {
   const { build } = await import('esbuild');
   const result = await build({
