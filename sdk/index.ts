@@ -55,3 +55,9 @@ export { ppoClipLoss, klEstimate, entropyFromLogits, valueLoss, maskedMean, type
 export { Optimizer, SGD, Adam, AdamW, AdamBase, clipGradNorm, type SGDOptions, type AdamOptions, type OptimizerState } from './core/optim';
 export { seed, getRngState, setRngState, uniform_, normal_, orthogonal_, sampleCategorical, randomPermutation } from './core/random';
 export * from '../kernels/index';
+// One training step for every algorithm: the typed rollout batch and PPO as a reusable step
+export { TensorRolloutBatch, type RolloutBatchArrays } from './buffers/rollout_batch';
+export { ppoStep, type PpoStepConfig, type PpoStepOptions, type PpoStepStats, type PpoMinibatch } from './algos/ppo/step';
+export { type PPOMetrics } from './algos/ppo/metrics';
+export { lossKlWarnings, MAX_ROWS } from './algos/ppo/config';
+export { checkTrainerState, checkRngState, checkOptimizerCounters, type PPOTrainerState } from './algos/ppo/trainer_state';
