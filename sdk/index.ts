@@ -14,7 +14,6 @@ export {
   RolloutBuffer,
   whiten,
   explainedVariance,
-  gather,
   type RolloutBufferOptions,
   type AdvantageNormalization,
 } from './buffers/rollout_buffer';

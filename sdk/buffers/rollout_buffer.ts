@@ -371,19 +371,6 @@ function variance(n: number, x: (i: number) => number): number {
   return squares / n;
 }
 
-/** source[indices[k]] for each k. */
-export function gather(source: Float32Array, indices: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(indices.length);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k]!;
-    if (!Number.isInteger(i) || i < 0 || i >= source.length) {
-      throw new ValueError(`gather: index ${i} (position ${k}) is not in [0, ${source.length})`);
-    }
-    out[k] = source[i]!;
-  }
-  return out;
-}
-
 function checkPositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) throw new ValueError(`RolloutBuffer: ${name} must be a positive integer, got ${value}`);
 }

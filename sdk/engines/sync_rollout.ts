@@ -106,11 +106,6 @@ export class SyncRolloutEngine implements RolloutEngine {
    * buffer.steps). RolloutStats.steps counts steps per environment.
    */
   async collect(policy: ActingPolicy, buffer: Buffer, steps: number): Promise<RolloutStats> {
-    return this.collectNow(policy, buffer, steps);
-  }
-
-  /** collect() without the Promise, for callers that are synchronous themselves. */
-  collectNow(policy: ActingPolicy, buffer: Buffer, steps: number): RolloutStats {
     const env = this.env;
     const n = env.numEnvs;
     if (buffer.numEnvs !== n) {
