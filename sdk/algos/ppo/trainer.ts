@@ -37,7 +37,7 @@ import type { Environment } from '../../interfaces/environment';
 import type { RewardManager } from '../../interfaces/reward_manager';
 import type { ActingPolicy, ActResult, RolloutEngine } from '../../interfaces/rollout_engine';
 import type { Trainer } from '../../interfaces/trainer';
-import { logProbOf, type ActorCritic } from '../../nn/heads';
+import type { ActorCritic } from '../../nn/heads';
 import { CompositeRewardManager } from '../../rewards/composite';
 import { KlShapedReward } from '../../rewards/kl_shaped';
 import { MAX_ROWS, lossKlWarnings, resolvePPOConfig, type PPOConfig } from './config';
@@ -187,29 +187,25 @@ export class PPOTrainer implements Trainer<PPOMetrics> {
       const obs = Tensor.from(observations, [n, this.env.observationSize]);
       const { logits, values } = this.policy.forward(obs);
       const actions = sampleCategorical(logits);
-      const logProbs = logProbOf(logits, actions);
+      const logP = logits.logSoftmax(); // (n, A): the taken actions' log-probs and the exact KL share it
+      const logProbs = logP.gather(actions).toArray();
       this.rolloutEntropySum += sumOf(entropyFromLogits(logits).view());
       let refLogProbs: Float32Array;
       if (this.reference === 'tie') {
-        refLogProbs = logProbs.toArray(); // the acting policy is its own reference
+        refLogProbs = logProbs; // the acting policy is its own reference
       } else {
         const refLogits = this.reference.logits(obs);
         if (!sameShape(refLogits.shape, logits.shape)) {
           throw new ShapeError('PPOTrainer: reference.logits', [refLogits.shape, logits.shape], "the reference model must give the policy's logits shape, one logit per action");
         }
-        refLogProbs = logProbOf(refLogits, actions).toArray();
+        const logRef = refLogits.logSoftmax();
+        refLogProbs = logRef.gather(actions).toArray();
         // exact KL(pi || ref) of each row's full action distribution: never negative
-        const logP = logits.logSoftmax();
-        const kl = logP.exp().mul(logP.sub(refLogits.logSoftmax())).sum(-1);
+        const kl = logP.exp().mul(logP.sub(logRef)).sum(-1);
         this.rolloutKlSum += sumOf(kl.view());
       }
       this.rolloutRows += n;
-      return {
-        actions: Int32Array.from(actions.view()),
-        logProbs: logProbs.toArray(),
-        values: values.toArray(),
-        refLogProbs,
-      };
+      return { actions: Int32Array.from(actions.view()), logProbs, values: values.toArray(), refLogProbs };
     });
     this.core.endStep();
     return result;
