@@ -95,7 +95,7 @@ export async function benchPpoStep(options: BenchOptions): Promise<BenchRow[]> {
   const initialWeights = policy.stateDict();
   // 'tie': no frozen reference copy to keep; learn() does not touch the reference (klCoef 0)
   const trainer = new PPOTrainer({ env, policy, config: CONFIG, referenceModel: 'tie' });
-  const novarlValueLoss = trainer.update().value_loss; // learn() from the initial weights, fresh Adam
+  const novarlValueLoss = (await trainer.update()).value_loss; // learn() from the initial weights, fresh Adam
   const b = trainer.buffer;
   const batch: PpoBatch = {
     obs: b.observations.slice(),

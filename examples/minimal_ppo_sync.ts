@@ -10,7 +10,7 @@
 //
 //   npx tsx examples/minimal_ppo_sync.ts        (or: bun examples/minimal_ppo_sync.ts)
 
-import { ActorCritic, ConsoleSink, Logger, PPOTrainer, SyntheticPromptEnvironment, Tensor, init, noGrad, seed } from '../sdk/index';
+import { ActorCritic, ConsoleSink, Logger, PPOTrainer, SyntheticPromptEnvironment, Tensor, init, noGrad, seed, type PPOConfig } from '../sdk/index';
 
 // ---- configuration -------------------------------------------------------------------------
 
@@ -27,25 +27,32 @@ export const config = {
   actionCount: 4,
   /** Prompts answered in parallel per step. */
   numEnvs: 16,
-  /** Steps per environment per update: numEnvs x stepsPerUpdate = 64 episodes per update. */
-  stepsPerUpdate: 4,
   /** Hidden layer widths of the actor and of the critic. */
   hidden: [16],
-  learningRate: 1e-2,
-  epochs: 4,
-  minibatches: 2,
-  clipRange: 0.2,
-  entropyCoef: 0.01,
-  /** KL penalty coefficient (per-step, in the reward) against the frozen initial policy. */
-  klCoef: 0.02,
   /** Print a log line every this many updates. */
   logEvery: 5,
   /** No output (tests). */
   quiet: false,
+  /** PPO's settings (PPOConfig documents each; the rest keep their defaults). */
+  ppo: {
+    /** Steps per environment per update: numEnvs x stepsPerUpdate = 64 episodes per update. */
+    stepsPerUpdate: 4,
+    learningRate: 1e-2,
+    epochs: 4,
+    minibatches: 2,
+    clipRange: 0.2,
+    entropyCoef: 0.01,
+    /** KL penalty coefficient (per-step, in the reward) against the frozen initial policy. */
+    klCoef: 0.02,
+    klPenalty: 'reward',
+    gamma: 1, // one-step episodes: the return is the reward
+  } satisfies Partial<PPOConfig> as Partial<PPOConfig>,
 };
 
-export async function main(overrides: Partial<typeof config> = {}) {
-  const c = { ...config, ...overrides };
+export type MinimalConfig = Omit<typeof config, 'ppo'> & { ppo: Partial<PPOConfig> };
+
+export async function main(overrides: Partial<MinimalConfig> = {}) {
+  const c = { ...config, ...overrides, ppo: { ...config.ppo, ...overrides.ppo } };
   await init();
   seed(c.seed); // the policy's initial weights come from the core's PRNG
   const start = performance.now();
@@ -62,18 +69,7 @@ export async function main(overrides: Partial<typeof config> = {}) {
     env,
     policy,
     referenceModel: 'copy', // a frozen snapshot of the initial policy: kl_to_ref = KL(pi || pi_0)
-    config: {
-      seed: c.seed,
-      stepsPerUpdate: c.stepsPerUpdate,
-      learningRate: c.learningRate,
-      epochs: c.epochs,
-      minibatches: c.minibatches,
-      clipRange: c.clipRange,
-      entropyCoef: c.entropyCoef,
-      klCoef: c.klCoef,
-      klPenalty: 'reward',
-      gamma: 1, // one-step episodes: the return is the reward
-    },
+    config: { seed: c.seed, ...c.ppo },
   });
 
   const logger = new Logger(
@@ -81,7 +77,7 @@ export async function main(overrides: Partial<typeof config> = {}) {
   );
   const history = [];
   for (let update = 1; update <= c.updates; update++) {
-    const metrics = trainer.update();
+    const metrics = await trainer.update();
     history.push(metrics);
     if (update === 1 || update % c.logEvery === 0) logger.log(update, metrics);
   }
@@ -104,7 +100,7 @@ export async function main(overrides: Partial<typeof config> = {}) {
     const last = history[history.length - 1]!;
     console.log(
       `accuracy ${correct}/${env.numPrompts} = ${accuracy.toFixed(3)} (chance ${(1 / env.actionCount).toFixed(3)}), ` +
-        `final reward_mean ${last['reward_mean']!.toFixed(3)}, wall time ${seconds.toFixed(1)} s`,
+        `final reward_mean ${last.reward_mean.toFixed(3)}, wall time ${seconds.toFixed(1)} s`,
     );
   }
   return { accuracy, history, seconds, trainer };

@@ -13,7 +13,7 @@
 //   npx tsx examples/ppo_cartpole.ts            (or: bun examples/ppo_cartpole.ts)
 //   npx tsx examples/ppo_cartpole.ts --seed 2   (any config field: --totalTimesteps 100000 ...)
 
-import { ActorCritic, CartPoleEnvironment, PPOTrainer, ProgressBar, formatMetric, init, seed, type StepResult } from '../sdk/index';
+import { ActorCritic, CartPoleEnvironment, PPOTrainer, ProgressBar, defaultPPOConfig, formatMetric, init, seed, type PPOConfig, type StepResult } from '../sdk/index';
 
 // ---- configuration (CleanRL ppo.py's names in brackets) -------------------------------------
 
@@ -24,28 +24,6 @@ export const config = {
   totalTimesteps: 500_000,
   /** Environments stepped together [num_envs]. */
   numEnvs: 4,
-  /** Steps per environment per update [num_steps]. */
-  stepsPerUpdate: 128,
-  /** Adam learning rate, annealed linearly to 0 over the run [learning_rate, anneal_lr]. */
-  learningRate: 2.5e-4,
-  /** Passes over each rollout [update_epochs]. */
-  epochs: 4,
-  /** Minibatches per epoch [num_minibatches]. */
-  minibatches: 4,
-  /** Discount factor [gamma]. */
-  gamma: 0.99,
-  /** GAE lambda [gae_lambda]. */
-  gaeLambda: 0.95,
-  /** Surrogate clipping epsilon [clip_coef]. */
-  clipRange: 0.2,
-  /** Value clipping around the old values; 0 turns it off [clip_vloss]. */
-  valueClip: 0.2,
-  /** Entropy bonus coefficient [ent_coef]. */
-  entropyCoef: 0.01,
-  /** Value loss coefficient [vf_coef]. */
-  valueCoef: 0.5,
-  /** Global gradient norm clip [max_grad_norm]. */
-  maxGradNorm: 0.5,
   /** Hidden layer widths of the actor and of the critic. */
   hidden: [64, 64],
   /** Stop once the mean return of the last `returnWindow` finished episodes reaches this (0: never). */
@@ -55,9 +33,38 @@ export const config = {
   logEvery: 10,
   /** No output (tests). */
   quiet: false,
+  /** PPO's settings, CleanRL's defaults (PPOConfig documents each; the rest keep NovaRL's defaults). */
+  ppo: {
+    /** Steps per environment per update [num_steps]. */
+    stepsPerUpdate: 128,
+    /** Adam learning rate, annealed linearly to 0 over the run [learning_rate, anneal_lr]. */
+    learningRate: 2.5e-4,
+    /** Passes over each rollout [update_epochs]. */
+    epochs: 4,
+    /** Minibatches per epoch [num_minibatches]. */
+    minibatches: 4,
+    /** Discount factor [gamma]. */
+    gamma: 0.99,
+    /** GAE lambda [gae_lambda]. */
+    gaeLambda: 0.95,
+    /** Surrogate clipping epsilon [clip_coef]. */
+    clipRange: 0.2,
+    /** Value clipping around the old values; 0 turns it off [clip_vloss]. */
+    valueClip: 0.2,
+    /** Entropy bonus coefficient [ent_coef]. */
+    entropyCoef: 0.01,
+    /** Value loss coefficient [vf_coef]. */
+    valueCoef: 0.5,
+    /** Global gradient norm clip [max_grad_norm]. */
+    maxGradNorm: 0.5,
+    /** Adam epsilon [eps in optim.Adam] */
+    adamEps: 1e-5,
+    normalizeAdvantages: true,
+    klCoef: 0,
+  } as Partial<PPOConfig>,
 };
 
-export type CartPoleConfig = typeof config;
+export type CartPoleConfig = Omit<typeof config, 'ppo'> & { ppo: Partial<PPOConfig> };
 
 /** CartPole that keeps the return of every finished episode (Gymnasium's RecordEpisodeStatistics). */
 class RecordedCartPole extends CartPoleEnvironment {
@@ -78,11 +85,12 @@ class RecordedCartPole extends CartPoleEnvironment {
 }
 
 export async function main(overrides: Partial<CartPoleConfig> = {}) {
-  const c = { ...config, ...overrides };
+  const c = { ...config, ...overrides, ppo: { ...config.ppo, ...overrides.ppo } };
+  const stepsPerUpdate = c.ppo.stepsPerUpdate ?? defaultPPOConfig.stepsPerUpdate;
   await init();
   seed(c.seed); // the policy's initial weights come from the core's PRNG
   const start = performance.now();
-  const batchSize = c.numEnvs * c.stepsPerUpdate;
+  const batchSize = c.numEnvs * stepsPerUpdate;
   const totalUpdates = Math.floor(c.totalTimesteps / batchSize); // CleanRL num_iterations
 
   const env = new RecordedCartPole({ numEnvs: c.numEnvs, seed: c.seed });
@@ -93,25 +101,7 @@ export async function main(overrides: Partial<CartPoleConfig> = {}) {
     // Plain PPO: no reference model. 'tie' makes the (unused) reference the acting policy
     // itself, so no frozen copy is kept and no extra forward pass runs per step.
     referenceModel: 'tie',
-    config: {
-      seed: c.seed,
-      stepsPerUpdate: c.stepsPerUpdate,
-      learningRate: c.learningRate,
-      annealLr: true,
-      totalUpdates,
-      epochs: c.epochs,
-      minibatches: c.minibatches,
-      normalizeAdvantages: true,
-      adamEps: 1e-5,
-      maxGradNorm: c.maxGradNorm,
-      gamma: c.gamma,
-      gaeLambda: c.gaeLambda,
-      clipRange: c.clipRange,
-      valueClip: c.valueClip,
-      entropyCoef: c.entropyCoef,
-      valueCoef: c.valueCoef,
-      klCoef: 0,
-    },
+    config: { seed: c.seed, annealLr: true, totalUpdates, ...c.ppo },
   });
 
   const progress = new ProgressBar({
@@ -130,7 +120,7 @@ export async function main(overrides: Partial<CartPoleConfig> = {}) {
   const history = [];
 
   while (update < totalUpdates) {
-    const metrics = trainer.update();
+    const metrics = await trainer.update();
     update++;
     history.push(metrics);
     for (const r of env.takeReturns()) {
@@ -141,12 +131,12 @@ export async function main(overrides: Partial<CartPoleConfig> = {}) {
 
     // CleanRL's metric names
     progress.update(update, {
-      global_step: metrics['global_step']!,
+      global_step: metrics.global_step,
       'charts/episodic_return': meanReturn,
-      'charts/SPS': metrics['sps']!,
-      'losses/approx_kl': metrics['approx_kl']!,
-      'losses/clipfrac': metrics['clipfrac']!,
-      'losses/explained_variance': metrics['explained_variance']!,
+      'charts/SPS': metrics.sps,
+      'losses/approx_kl': metrics.approx_kl,
+      'losses/clipfrac': metrics.clipfrac,
+      'losses/explained_variance': metrics.explained_variance,
     });
 
     if (c.targetReturn > 0 && recentReturns.length >= c.returnWindow && meanReturn >= c.targetReturn) {
@@ -175,18 +165,22 @@ export async function main(overrides: Partial<CartPoleConfig> = {}) {
   return { solvedAt, meanReturn, globalStep: trainer.globalStep, seconds, sps, history, trainer };
 }
 
-/** `--seed 2 --totalTimesteps 100000`: numeric config fields from the command line. */
+/** `--seed 2 --totalTimesteps 100000 --learningRate 1e-3`: numeric fields of config or of PPOConfig from the command line. */
 function parseArgs(argv: string[]): Partial<CartPoleConfig> {
   const overrides: Record<string, number> = {};
+  const ppo: Record<string, number> = {};
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]!.replace(/^--/, '');
     const value = Number(argv[i + 1]);
-    if (!(key in config) || typeof config[key as keyof CartPoleConfig] !== 'number' || !Number.isFinite(value)) {
-      throw new Error(`unknown option or bad value: ${argv[i]} ${argv[i + 1]} (numeric config fields: --seed 2, --totalTimesteps 100000, ...)`);
+    const own = key !== 'ppo' && typeof (config as Record<string, unknown>)[key] === 'number';
+    const ppoField = typeof (defaultPPOConfig as unknown as Record<string, unknown>)[key] === 'number';
+    if ((!own && !ppoField) || !Number.isFinite(value)) {
+      throw new Error(`unknown option or bad value: ${argv[i]} ${argv[i + 1]} (numeric fields of config or PPOConfig: --seed 2, --totalTimesteps 100000, --learningRate 1e-3, ...)`);
     }
-    overrides[key] = value;
+    if (own) overrides[key] = value;
+    else ppo[key] = value;
   }
-  return overrides as Partial<CartPoleConfig>;
+  return { ...overrides, ppo } as Partial<CartPoleConfig>;
 }
 
 // Run when executed directly (node/tsx/bun), not when imported by a test.

@@ -20,8 +20,9 @@ import {
   noGrad,
   saveTrainerCheckpoint,
   seed,
+  type PPOConfig,
 } from '../sdk/index';
-import { DATA, RESPONSES } from './rlhf_data';
+import { DATA, RESPONSES, RLHF_PPO } from './rlhf_data';
 
 // ---- configuration -------------------------------------------------------------------------
 
@@ -29,26 +30,26 @@ export const config = {
   seed: 7,
   updates: 60,
   numEnvs: 16, // prompts served per step
-  stepsPerUpdate: 8, // steps per environment per update: 128 episodes per update
-  learningRate: 2e-3,
-  epochs: 4,
-  minibatches: 4,
-  clipRange: 0.2,
-  entropyCoef: 0.01,
-  klCoef: 0.3, // initial beta
-  klFactor: 1.5, // window controller step (PPO paper: 2)
-  // nats: the window is [klTarget / 1.5, klTarget * 1.5]. With 4 responses and a near-uniform
-  // reference, KL(policy || reference) can reach at most ln 4 = 1.386 (a deterministic policy).
-  klTarget: 1.0,
   logEvery: 5,
   checkpointDir: 'checkpoints/ppo_rlhf_single_turn',
   quiet: false,
+  /** PPO's settings: the task's (rlhf_data.ts RLHF_PPO), then these. */
+  ppo: {
+    ...RLHF_PPO,
+    clipRange: 0.2,
+    klCoef: 0.3, // initial beta
+    // nats: the window is [klTarget / 1.5, klTarget * 1.5]. With 4 responses and a near-uniform
+    // reference, KL(policy || reference) can reach at most ln 4 = 1.386 (a deterministic policy).
+    klTarget: 1.0,
+  } as Partial<PPOConfig>,
 };
+
+export type RlhfConfig = Omit<typeof config, 'ppo'> & { ppo: Partial<PPOConfig> };
 
 // Step 1: four prompts, four candidate responses each, one reward per response (rlhf_data.ts).
 
-export async function main(overrides: Partial<typeof config> = {}) {
-  const c = { ...config, ...overrides };
+export async function main(overrides: Partial<RlhfConfig> = {}) {
+  const c = { ...config, ...overrides, ppo: { ...config.ppo, ...overrides.ppo } };
   await init();
   seed(c.seed);
   const start = performance.now();
@@ -64,22 +65,7 @@ export async function main(overrides: Partial<typeof config> = {}) {
     env,
     policy,
     referenceModel: 'copy',
-    config: {
-      seed: c.seed,
-      stepsPerUpdate: c.stepsPerUpdate,
-      learningRate: c.learningRate,
-      epochs: c.epochs,
-      minibatches: c.minibatches,
-      clipRange: c.clipRange,
-      entropyCoef: c.entropyCoef,
-      klCoef: c.klCoef,
-      klPenalty: 'reward',
-      adaptiveKl: true,
-      klTarget: c.klTarget,
-      klFactor: c.klFactor,
-      klController: 'window',
-      gamma: 1, // one-step episodes: the return is the reward
-    },
+    config: { seed: c.seed, ...c.ppo },
   });
 
   // Step 5: one compact line per update.
@@ -88,7 +74,7 @@ export async function main(overrides: Partial<typeof config> = {}) {
   );
   const history = [];
   for (let update = 1; update <= c.updates; update++) {
-    const metrics = trainer.update();
+    const metrics = await trainer.update();
     history.push(metrics);
     if (update % c.logEvery === 0 || update === 1) logger.log(update, metrics);
   }
@@ -105,6 +91,7 @@ export async function main(overrides: Partial<typeof config> = {}) {
 
   const seconds = (performance.now() - start) / 1000;
   const final = history[history.length - 1]!;
+  const klTarget = trainer.config.klTarget;
   if (!c.quiet) {
     console.log(`\nlearned response probabilities (${RESPONSES.join(' / ')}):`);
     DATA.forEach((d, i) => {
@@ -114,8 +101,8 @@ export async function main(overrides: Partial<typeof config> = {}) {
       console.log(`  ${d.prompt.padEnd(28)} ${row}   preferred: ${RESPONSES[best]} (${p[best]!.toFixed(3)})`);
     });
     console.log(
-      `\nkl_to_ref ${final['kl_to_ref']!.toFixed(3)} (target window [${(c.klTarget / 1.5).toFixed(3)}, ${(c.klTarget * 1.5).toFixed(3)}]), ` +
-        `kl_coef ${final['kl_coef']!.toFixed(4)}, reward_mean ${final['reward_mean']!.toFixed(3)}`,
+      `\nkl_to_ref ${final.kl_to_ref.toFixed(3)} (target window [${(klTarget / 1.5).toFixed(3)}, ${(klTarget * 1.5).toFixed(3)}]), ` +
+        `kl_coef ${final.kl_coef.toFixed(4)}, reward_mean ${final.reward_mean.toFixed(3)}`,
     );
     console.log(`checkpoint: ${c.checkpointDir}/   wall time ${seconds.toFixed(1)} s`);
   }

@@ -14,7 +14,6 @@ export {
   RolloutBuffer,
   whiten,
   explainedVariance,
-  gather,
   type RolloutBufferOptions,
   type AdvantageNormalization,
 } from './buffers/rollout_buffer';
@@ -80,3 +79,9 @@ export { sampleTokens, type SampleTokensOptions, type SampledTokens } from './co
 export { MAX_VOCABULARY, type CrossEntropyOptions } from './core/tensor';
 // Text: byte-level BPE tokenizer (training, special tokens, batches, Hugging Face files)
 export * from './text/index';
+// One training step for every algorithm: the typed rollout batch and PPO as a reusable step
+export { TensorRolloutBatch, type RolloutBatchArrays } from './buffers/rollout_batch';
+export { ppoStep, type PpoStepConfig, type PpoStepOptions, type PpoStepStats, type PpoMinibatch } from './algos/ppo/step';
+export { type PPOMetrics } from './algos/ppo/metrics';
+export { lossKlWarnings, MAX_ROWS } from './algos/ppo/config';
+export { checkTrainerState, checkRngState, checkOptimizerCounters, type PPOTrainerState } from './algos/ppo/trainer_state';

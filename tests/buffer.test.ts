@@ -1,13 +1,15 @@
-// GAE, the rollout buffer, whitening, minibatches and explained variance, checked against
+// GAE, the rollout buffer, whitening, the move into the core (toBatch) and explained variance, checked against
 // independent float64 references: the definition of GAE as a discounted sum of TD errors,
 // Monte Carlo returns (lambda = 1), one-step TD errors (lambda = 0), CleanRL's loop restated
 // with its own done convention, and hand-computed cases.
 
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   NumericError,
   RolloutBuffer,
   ShapeError,
+  TensorRolloutBatch,
+  init,
   ValueError,
   computeGae,
   explainedVariance,
@@ -15,6 +17,10 @@ import {
   type Transition,
 } from '../sdk/index';
 import { expectClose, randomData, rng } from './util';
+
+beforeAll(async () => {
+  await init(); // toBatch() moves a rollout into the core
+});
 
 // ---- references (float64, (T, N) row-major like the buffer) -------------------------------
 
@@ -290,43 +296,45 @@ describe('RolloutBuffer', () => {
     expect(Array.from(batch.returns)).toEqual(Array.from(raw.returns));
     expect(Array.from(batch.advantages)).toEqual(Array.from(whiten(raw.advantages)));
     expectMeanStd(batch.advantages);
-    // 'batch' hands out the stored (already whitened) values without whitening again.
-    expect(Array.from(batch.advantagesFor([3, 1]))).toEqual([batch.advantages[3], batch.advantages[1]]);
   });
 
-  it("'minibatch' whitens each minibatch's advantages, like CleanRL's norm_adv", () => {
+  it("'minibatch' is no longer a buffer mode: per-minibatch whitening is the PPO step's", () => {
+    expect(() => new RolloutBuffer({ ...OPTIONS, normalizeAdvantages: 'minibatch' as never })).toThrow(/'batch' or false/);
+  });
+
+  it('toBatch moves the rollout into the core once: (T * N) rows of one step, every column as stored, mask all ones', () => {
     const buffer = new RolloutBuffer(OPTIONS);
     fill(buffer, 9);
+    buffer.computeAdvantages(Float32Array.from([0.5, 0, -1, 2]), buffer.dones.slice(-4));
+    const batch = buffer.toBatch();
+    try {
+      expect([batch.rows, batch.steps, batch.dense]).toEqual([24, 1, true]);
+      expect(batch.observations.shape).toEqual([24, OPTIONS.observationSize]);
+      expect(batch.actions.shape).toEqual([24, 1]);
+      expect(Array.from(batch.observations.view())).toEqual(Array.from(buffer.observations));
+      expect(Array.from(batch.actions.view())).toEqual(Array.from(buffer.actions));
+      expect(Array.from(batch.oldLogProbs.view())).toEqual(Array.from(buffer.logProbs));
+      expect(Array.from(batch.refLogProbs.view())).toEqual(Array.from(buffer.refLogProbs ?? buffer.logProbs));
+      expect(Array.from(batch.values.view())).toEqual(Array.from(buffer.values));
+      expect(Array.from(batch.rewards.view())).toEqual(Array.from(buffer.rewards));
+      expect(Array.from(batch.advantages.view())).toEqual(Array.from(buffer.advantages));
+      expect(Array.from(batch.returns.view())).toEqual(Array.from(buffer.returns));
+      expect(Array.from(batch.mask.view())).toEqual(new Array(24).fill(1));
+      // refilled in place on the next rollout, not reallocated
+      expect(buffer.toBatch(batch)).toBe(batch);
+    } finally {
+      batch.free();
+    }
+  });
+
+  it('toBatch before computeAdvantages, or into a batch of another size: refused', () => {
+    const buffer = new RolloutBuffer(OPTIONS);
+    fill(buffer, 9);
+    expect(() => buffer.toBatch()).toThrow(/call computeAdvantages\(\)/);
     buffer.computeAdvantages(Float32Array.from([0, 0, 0, 0]), buffer.dones.slice(-4));
-    const indices = [5, 0, 17, 23, 9, 11];
-    const picked = buffer.advantagesFor(indices);
-    expect(Array.from(picked)).toEqual(Array.from(whiten(indices.map((i) => buffer.advantages[i]!))));
-    expectMeanStd(picked);
-  });
-
-  it('splits a permutation into equal contiguous minibatches that partition it', () => {
-    const buffer = new RolloutBuffer(OPTIONS);
-    const permutation = shuffled(24, 4);
-    const batches = buffer.minibatches(4, permutation);
-    expect(batches.map((b) => b.length)).toEqual([6, 6, 6, 6]);
-    expect(batches.flatMap((b) => Array.from(b))).toEqual(permutation);
-    expect(batches.flatMap((b) => Array.from(b)).sort((a, b) => a - b)).toEqual(Array.from({ length: 24 }, (_, i) => i));
-    expect(buffer.minibatches(1, permutation)[0]!.length).toBe(24);
-  });
-
-  it('refuses minibatch counts that do not divide the batch and bad permutations', () => {
-    const buffer = new RolloutBuffer(OPTIONS);
-    const permutation = shuffled(24, 5);
-    expect(() => buffer.minibatches(5, permutation)).toThrow(ValueError);
-    expect(() => buffer.minibatches(5, permutation)).toThrow(/24 is not divisible by count = 5/);
-    expect(() => buffer.minibatches(0, permutation)).toThrow(/positive integer/);
-    expect(() => buffer.minibatches(4, permutation.slice(1))).toThrow(ShapeError);
-    const repeated = [...permutation];
-    repeated[3] = repeated[2]!;
-    expect(() => buffer.minibatches(4, repeated)).toThrow(/repeats index/);
-    const outOfRange = [...permutation];
-    outOfRange[0] = 24;
-    expect(() => buffer.minibatches(4, outOfRange)).toThrow(/not an index in \[0, 24\)/);
+    const other = new TensorRolloutBatch(12, 1, OPTIONS.observationSize);
+    expect(() => buffer.toBatch(other)).toThrow(ShapeError);
+    other.free();
   });
 
   it('refuses wrong lengths, naming the field and the expected length', () => {
@@ -442,13 +450,3 @@ function expectMeanStd(x: ArrayLike<number>): void {
   expect(Math.abs(std - 1)).toBeLessThan(1e-6);
 }
 
-/** A Fisher-Yates shuffle of [0, n). */
-function shuffled(n: number, seed: number): number[] {
-  const r = rng(seed);
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
-}

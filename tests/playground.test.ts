@@ -130,7 +130,7 @@ describe('browser playground', () => {
     // The same run in Node (examples/ppo_rlhf_single_turn.ts with the page's default settings).
     const dir = await mkdtemp(join(tmpdir(), 'novarl-playground-'));
     try {
-      const node = await runNodeExample({ quiet: true, checkpointDir: dir, seed: 7, klCoef: 0.3, klTarget: 1.0, clipRange: 0.2, updates: 60 });
+      const node = await runNodeExample({ quiet: true, checkpointDir: dir, seed: 7, ppo: { klCoef: 0.3, klTarget: 1.0, clipRange: 0.2 }, updates: 60 });
       expect(inPage.reward).toEqual(node.history.map((m) => m['reward_mean']));
       expect(inPage.kl).toEqual(node.history.map((m) => m['kl_to_ref']));
       expect(inPage.klcoef).toEqual(node.history.map((m) => m['kl_coef']));

@@ -87,14 +87,21 @@ function expectSameMetrics(a: Metrics[], b: Metrics[]) {
   });
 }
 
+/** n updates, one after the other; their metrics. */
+async function updates(trainer: PPOTrainer, n: number) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(await trainer.update());
+  return out;
+}
+
 describe('save after N updates, resume in a fresh trainer, M more', () => {
   it('is bit-identical to N + M updates without stopping', async () => {
     const N = 3, M = 3;
     const straight = build();
-    const straightMetrics = Array.from({ length: N + M }, () => straight.update());
+    const straightMetrics = await updates(straight, N + M);
 
     const first = build();
-    const firstMetrics = Array.from({ length: N }, () => first.update());
+    const firstMetrics = await updates(first, N);
     expectSameMetrics(straightMetrics.slice(0, N), firstMetrics); // the same seed gives the same first N
     const dir = join(scratch, 'resume');
     await saveTrainerCheckpoint(dir, first);
@@ -107,7 +114,7 @@ describe('save after N updates, resume in a fresh trainer, M more', () => {
     expect(resumed.updateCount).toBe(N);
     expect(resumed.globalStep).toBe(first.globalStep);
 
-    const resumedMetrics = Array.from({ length: M }, () => resumed.update());
+    const resumedMetrics = await updates(resumed, M);
     expectSameMetrics(straightMetrics.slice(N), resumedMetrics);
     expectSameTraining(straight, resumed, `after ${N} + ${M} updates`);
     // the run did train, and the state that had to be restored was really in use
@@ -121,7 +128,7 @@ describe('damaged or foreign checkpoints', () => {
   let saved: PPOTrainer;
   beforeAll(async () => {
     saved = build();
-    saved.update();
+    await saved.update();
     dir = join(scratch, 'good');
     await saveTrainerCheckpoint(dir, saved);
   });
@@ -205,7 +212,7 @@ describe('damaged or foreign checkpoints', () => {
     expect(e.message).toMatch(/missing \[\], unexpected \[reference\./);
   });
 
-  it('the same sizes in another shape (a transposed weight) are refused too', () => {
+  it('the same sizes in another shape (a transposed weight) are refused too', async () => {
     const state = trainerCheckpointState(saved);
     state.modelShapes!['policy.valueHead.linear.weight'] = [8, 1]; // the trainer's is [1, 8]: same size
     const loaded = decodeCheckpoint(encodeCheckpoint(state));
@@ -223,7 +230,7 @@ describe('damaged or foreign checkpoints', () => {
     expect(error!.message).toMatch(/valueHead\.linear\.weight has shape \[8, 1\], this trainer's has \[1, 8\]/);
   });
 
-  it('a checkpoint that is not a PPO trainer checkpoint: check "mismatch"', () => {
+  it('a checkpoint that is not a PPO trainer checkpoint: check "mismatch"', async () => {
     const state = trainerCheckpointState(saved);
     state.metadata = { format: 'something-else' };
     expect(() => restoreTrainer(build(), decodeCheckpoint(encodeCheckpoint(state)))).toThrow(/not a NovaRL PPO checkpoint/);

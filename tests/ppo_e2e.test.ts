@@ -42,7 +42,7 @@ describe('examples/ppo_rlhf_single_turn.ts', () => {
       expect(lastMean).toBeGreaterThan(0.9);
 
       // the adaptive controller's window holds KL(policy || reference) at the end
-      const { klTarget } = exampleConfig;
+      const { klTarget } = exampleConfig.ppo as { klTarget: number };
       for (const m of history.slice(-5)) {
         expect(m.kl_to_ref, `update ${m.update}: kl_to_ref`).toBeGreaterThanOrEqual(klTarget / 1.5);
         expect(m.kl_to_ref, `update ${m.update}: kl_to_ref`).toBeLessThanOrEqual(klTarget * 1.5);

@@ -173,17 +173,17 @@ function build(setup: Setup = {}) {
 }
 
 /**
- * One trainer.update(), and the reference's replay of it from the parameters, Adam state and
+ * One await trainer.update(), and the reference's replay of it from the parameters, Adam state and
  * sampled actions of the same update. `refConfig` overrides what the reference is told (to show
  * that a different rule gives a different answer).
  */
-function updateBeside(trainer: PPOTrainer, env: TableEnv, setup: { reference: 'copy' | 'tie' | PreferFirstAction; lr?: number; klCoef?: number; refConfig?: Partial<PpoRefConfig> }) {
+async function updateBeside(trainer: PPOTrainer, env: TableEnv, setup: { reference: 'copy' | 'tie' | PreferFirstAction; lr?: number; klCoef?: number; refConfig?: Partial<PpoRefConfig> }) {
   const c = trainer.config;
   const params = paramsOf(trainer.policy);
   const adam = adamOf(trainer);
   const refParams = setup.reference === 'copy' ? paramsOf(trainer.reference as Module) : null;
   env.rewardLog = [];
-  const metrics = trainer.update();
+  const metrics = await trainer.update();
   const b = trainer.buffer;
   const referenceLogits =
     setup.reference === 'tie'
@@ -220,6 +220,13 @@ function updateBeside(trainer: PPOTrainer, env: TableEnv, setup: { reference: 'c
   return { metrics, expected, before: params, actualChange: change(paramsOf(trainer.policy)), expectedChange: change(expected.params) };
 }
 
+/** n updates, one after the other; their metrics. */
+async function updates(trainer: PPOTrainer, n: number) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(await trainer.update());
+  return out;
+}
+
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i]!)));
 
 const REPORTED = ['objective', 'objective_unclipped', 'kl_penalty', 'kl', 'approx_kl', 'kl_to_ref', 'kl_coef', 'entropy', 'reward_mean', 'clipfrac', 'policy_loss', 'value_loss', 'explained_variance', 'grad_norm', 'lr'];
@@ -232,10 +239,10 @@ function expectMetricsMatch(metrics: Metrics, expected: Record<string, number>) 
 // ---- the PPO step ----------------------------------------------------------------------------
 
 describe('one update against the float64 reference', () => {
-  it('clipping on: two epochs with large steps, so the clip binds in the second; value and gradient clipping on', () => {
+  it('clipping on: two epochs with large steps, so the clip binds in the second; value and gradient clipping on', async () => {
     const setup = { reference: 'copy' as const };
     const { env, trainer } = build({ config: { epochs: 2, clipRange: 0.1, maxGradNorm: 0.3 }, ...setup });
-    const { metrics, expected, actualChange, expectedChange } = updateBeside(trainer, env, setup);
+    const { metrics, expected, actualChange, expectedChange } = await updateBeside(trainer, env, setup);
 
     expect(expected.epochs[0]!.clipfrac).toBe(0); // ratio 1 at the start of epoch 1
     expect(expected.epochs[1]!.clipfrac).toBeGreaterThan(0); // the clip binds in epoch 2...
@@ -246,14 +253,14 @@ describe('one update against the float64 reference', () => {
 
     // The comparison can tell: the same update without the surrogate clip lands elsewhere.
     const again = build({ config: { epochs: 2, clipRange: 0.1, maxGradNorm: 0.3 }, ...setup });
-    const unclipped = updateBeside(again.trainer, again.env, { ...setup, refConfig: { clipRange: 0 } });
+    const unclipped = await updateBeside(again.trainer, again.env, { ...setup, refConfig: { clipRange: 0 } });
     expect(maxAbsDiff(actualChange, unclipped.expectedChange)).toBeGreaterThan(100 * 1e-4 * 0.1);
   });
 
-  it('clipping off (clipRange 0): the plain surrogate, clipfrac 0; no gradient clipping (maxGradNorm 0)', () => {
+  it('clipping off (clipRange 0): the plain surrogate, clipfrac 0; no gradient clipping (maxGradNorm 0)', async () => {
     const setup = { reference: 'copy' as const };
     const { env, trainer } = build({ config: { epochs: 2, clipRange: 0, valueClip: 0 }, ...setup });
-    const { metrics, expected, actualChange, expectedChange } = updateBeside(trainer, env, setup);
+    const { metrics, expected, actualChange, expectedChange } = await updateBeside(trainer, env, setup);
     expect(metrics.clipfrac).toBe(0);
     expect(metrics.objective).toBe(-metrics.policy_loss!);
     // without clipping the surrogate is mean(A ratio): the objective is the unclipped one (to float32 rounding of two sums)
@@ -262,11 +269,11 @@ describe('one update against the float64 reference', () => {
     expectMetricsMatch(metrics, expected.metrics);
   });
 
-  it('KL in the reward: the buffer receives env reward - beta (logp - logpRef), and the update follows', () => {
+  it('KL in the reward: the buffer receives env reward - beta (logp - logpRef), and the update follows', async () => {
     const reference = new PreferFirstAction();
     const setup = { reference };
     const { env, trainer } = build({ config: { klCoef: 0.4, klPenalty: 'reward' }, ...setup });
-    const { metrics, expected, actualChange, expectedChange } = updateBeside(trainer, env, setup);
+    const { metrics, expected, actualChange, expectedChange } = await updateBeside(trainer, env, setup);
     const b = trainer.buffer;
 
     // from the trainer's own float32 log-probs: exactly what KlShapedReward is documented to add (one f32 rounding)
@@ -284,12 +291,12 @@ describe('one update against the float64 reference', () => {
   });
 
   for (const estimator of ['k1', 'k2', 'k3'] as const) {
-    it(`KL in the loss (${estimator}): the gradient includes beta * d mean(k) / d logp`, () => {
+    it(`KL in the loss (${estimator}): the gradient includes beta * d mean(k) / d logp`, async () => {
       const reference = new PreferFirstAction();
       const setup = { reference };
       const config = { klCoef: 0.5, klPenalty: 'loss' as const, klEstimator: estimator };
       const { env, trainer } = build({ config, ...setup });
-      const { metrics, expected, actualChange, expectedChange, before } = updateBeside(trainer, env, setup);
+      const { metrics, expected, actualChange, expectedChange, before } = await updateBeside(trainer, env, setup);
       expect(Array.from(trainer.buffer.rewards)).toEqual(env.rewardLog.map(Math.fround)); // nothing added to the rewards
       expectClose(actualChange, expectedChange, 'parameter change', 0, 1e-4 * 0.1);
       expectMetricsMatch(metrics, expected.metrics);
@@ -298,14 +305,14 @@ describe('one update against the float64 reference', () => {
       // The KL term moves the update by far more than the tolerance: replay without it.
       const { env: env2, trainer: t2 } = build({ config, ...setup });
       expect(flat(paramsOf(t2.policy))).toEqual(flat(before));
-      const withoutKl = updateBeside(t2, env2, { ...setup, refConfig: { klCoef: 0 } });
+      const withoutKl = await updateBeside(t2, env2, { ...setup, refConfig: { klCoef: 0 } });
       expect(maxAbsDiff(withoutKl.actualChange, withoutKl.expectedChange)).toBeGreaterThan(100 * 1e-4 * 0.1);
     });
   }
 
-  it('reports every documented metric, finite', () => {
+  it('reports every documented metric, finite', async () => {
     const { trainer } = build({ config: { klCoef: 0.1 } });
-    const metrics = trainer.update();
+    const metrics = await trainer.update();
     const names = [...REPORTED, 'episodes_per_sec', 'time/rollout', 'time/update', 'sps', 'global_step', 'update', 'episodic_return'];
     for (const name of names) {
       expect(metrics, name).toHaveProperty([name]);
@@ -317,39 +324,39 @@ describe('one update against the float64 reference', () => {
     expect(metrics['time/rollout']).toBeGreaterThan(0);
   });
 
-  it('anneals the learning rate linearly, (1 - k / totalUpdates) lr at update k + 1, and Adam uses it', () => {
+  it('anneals the learning rate linearly, (1 - k / totalUpdates) lr at update k + 1, and Adam uses it', async () => {
     const setup = { reference: 'copy' as const };
     const { env, trainer } = build({ config: { annealLr: true, totalUpdates: 4, learningRate: 0.08 }, ...setup });
     const lrs: number[] = [];
     for (let k = 0; k < 4; k++) {
       const lr = (1 - k / 4) * 0.08;
-      const { metrics, expected, actualChange, expectedChange } = updateBeside(trainer, env, { ...setup, lr });
+      const { metrics, expected, actualChange, expectedChange } = await updateBeside(trainer, env, { ...setup, lr });
       lrs.push(metrics.lr!);
       expectClose(actualChange, expectedChange, `update ${k + 1}: parameter change`, 0, 1e-4 * 0.08);
       expectMetricsMatch(metrics, expected.metrics);
     }
     expect(lrs).toEqual([0, 1, 2, 3].map((k) => (1 - k / 4) * 0.08)); // CleanRL: frac = 1 - (update - 1) / total
     expectClose(lrs, [0.08, 0.06, 0.04, 0.02], 'lr', 1e-15); // the same numbers by hand
-    expect(() => trainer.update()).toThrow(/update 5 is past totalUpdates \(4\)/);
+    await expect(trainer.update()).rejects.toThrow(/update 5 is past totalUpdates \(4\)/);
   });
 });
 
 describe('determinism', () => {
   it('the SIMD and scalar builds of the core train bit-identically (docs/architecture.md, "Determinism")', async () => {
     const { simd, scalar } = await loadCores();
-    const runOn = (core: Core) => {
+    const runOn = async (core: Core) => {
       const previous = setDefaultCore(core);
       try {
         const { trainer, policy } = build({ config: { epochs: 2, minibatches: 2, klCoef: 0.1 }, reference: new PreferFirstAction() });
         expect(trainer.core).toBe(core);
         expect(policy.parameters()[0]!.core).toBe(core);
-        const history = Array.from({ length: 3 }, () => trainer.update());
+        const history = await updates(trainer, 3);
         return { params: policy.parameters().map((p) => p.toArray()), history };
       } finally {
         setDefaultCore(previous);
       }
     };
-    const a = runOn(simd), b = runOn(scalar);
+    const a = await runOn(simd), b = await runOn(scalar);
     expect(simd.simd && !scalar.simd).toBe(true);
     a.params.forEach((p, i) => expectBitwiseEqual(b.params[i]!, p, `parameter ${i}`));
     for (const key of REPORTED) a.history.forEach((m, i) => expect(Object.is(b.history[i]![key], m[key]), `update ${i + 1}: ${key}`).toBe(true));
@@ -359,11 +366,11 @@ describe('determinism', () => {
 // ---- the KL coefficient ----------------------------------------------------------------------
 
 describe('the KL controller inside the trainer', () => {
-  it('window: kl_coef of update k + 1 is the rule applied to kl_coef and kl_to_ref of update k', () => {
+  it('window: kl_coef of update k + 1 is the rule applied to kl_coef and kl_to_ref of update k', async () => {
     // a reference far from the policy raises beta; the policy's own copy (KL 0 at first) lowers it
     for (const [reference, klTarget] of [[new PreferFirstAction(), 0.05] as const, ['copy', 0.5] as const]) {
       const { trainer } = build({ config: { klCoef: 0.2, adaptiveKl: true, klTarget, klFactor: 1.7, epochs: 2 }, reference });
-      const history = Array.from({ length: 4 }, () => trainer.update());
+      const history = await updates(trainer, 4);
       const rule = new WindowKlController(0.2, klTarget, 1.7);
       for (const m of history) {
         expect(m.kl_coef).toBe(rule.value);
@@ -374,9 +381,9 @@ describe('the KL controller inside the trainer', () => {
     }
   });
 
-  it('proportional: the same with nSteps = stepsPerUpdate x numEnvs', () => {
+  it('proportional: the same with nSteps = stepsPerUpdate x numEnvs', async () => {
     const { trainer } = build({ config: { klCoef: 0.2, adaptiveKl: true, klController: 'proportional', klTarget: 0.05, klHorizon: 50 }, reference: new PreferFirstAction() });
-    const history = Array.from({ length: 3 }, () => trainer.update());
+    const history = await updates(trainer, 3);
     const rule = new ProportionalKlController(0.2, 0.05, 50);
     for (const m of history) {
       expect(m.kl_coef).toBe(rule.value);
@@ -390,13 +397,13 @@ describe('the KL controller inside the trainer', () => {
 // ---- reference models ------------------------------------------------------------------------
 
 describe('reference models', () => {
-  it("'copy' stays frozen: bitwise equal after several updates while the policy moved; no gradient, not optimised", () => {
+  it("'copy' stays frozen: bitwise equal after several updates while the policy moved; no gradient, not optimised", async () => {
     const { trainer, policy } = build({ config: { klCoef: 0.1, epochs: 2 } });
     const reference = trainer.reference as ActorCritic;
     const initial = reference.parameters().map((p) => p.toArray());
     const policyInitial = policy.parameters().map((p) => p.toArray());
     expect(initial).toEqual(policyInitial); // a copy of the policy as built
-    for (let i = 0; i < 4; i++) trainer.update();
+    for (let i = 0; i < 4; i++) await trainer.update();
     reference.parameters().forEach((p, i) => expect(new Uint32Array(p.toArray().buffer), `reference parameter ${i}`).toEqual(new Uint32Array(initial[i]!.buffer)));
     expect(maxAbsDiff(flat(paramsOf(policy)), flat(paramsOf(reference)))).toBeGreaterThan(0.1); // the policy did move
 
@@ -418,11 +425,11 @@ describe('reference models', () => {
     for (const p of reference.parameters()) expect(optimised.has(p.id)).toBe(false);
   });
 
-  it("'tie': the reference log-probs are the rollout's, kl_to_ref is 0, the reward penalty is exactly 0", () => {
+  it("'tie': the reference log-probs are the rollout's, kl_to_ref is 0, the reward penalty is exactly 0", async () => {
     const { env, trainer } = build({ config: { klCoef: 0.5, klPenalty: 'reward' }, reference: 'tie' });
     for (let i = 0; i < 2; i++) {
       env.rewardLog = [];
-      const m = trainer.update();
+      const m = await trainer.update();
       const b = trainer.buffer;
       expect(new Uint32Array(b.refLogProbs!.slice().buffer)).toEqual(new Uint32Array(b.logProbs.slice().buffer));
       expect(m.kl_to_ref).toBe(0);
@@ -431,17 +438,17 @@ describe('reference models', () => {
     }
   });
 
-  it("'tie' in the loss: the penalty is 0 at the first minibatch of the first epoch and positive later", () => {
+  it("'tie' in the loss: the penalty is 0 at the first minibatch of the first epoch and positive later", async () => {
     // one epoch of one minibatch: the policy being optimised is still the one that acted
     const once = build({ config: { klCoef: 0.5, klPenalty: 'loss', klEstimator: 'k3', epochs: 1 }, reference: 'tie' });
-    const m1 = once.trainer.update();
+    const m1 = await once.trainer.update();
     expect(m1.kl_penalty).toBe(0);
     expect(m1.kl_to_ref).toBe(0);
     // two epochs: kl_penalty averages epoch 1 (0) with epoch 2, after the policy moved; the
     // whole update is replayed with the rollout's own log-probs as the reference
     const setup = { reference: 'tie' as const };
     const twice = build({ config: { klCoef: 0.5, klPenalty: 'loss', klEstimator: 'k3', epochs: 2 }, ...setup });
-    const { metrics, expected, actualChange, expectedChange } = updateBeside(twice.trainer, twice.env, setup);
+    const { metrics, expected, actualChange, expectedChange } = await updateBeside(twice.trainer, twice.env, setup);
     expect(expected.epochs[0]!.klLoss).toBe(0);
     expect(expected.epochs[1]!.klLoss).toBeGreaterThan(1e-3);
     expect(metrics.kl_penalty).toBeGreaterThan(0);
@@ -450,12 +457,12 @@ describe('reference models', () => {
     expectMetricsMatch(metrics, expected.metrics);
   });
 
-  it('a custom Module: kl_to_ref is the float64 KL of the two softmaxes over the visited observations', () => {
+  it('a custom Module: kl_to_ref is the float64 KL of the two softmaxes over the visited observations', async () => {
     const reference = new PreferFirstAction();
     const { trainer, policy } = build({ reference, config: { klCoef: 0.1 } });
     for (let i = 0; i < 3; i++) {
       const params = paramsOf(policy); // the policy that will act in this update's rollout
-      const m = trainer.update();
+      const m = await trainer.update();
       const b = trainer.buffer;
       const rows = b.steps * b.numEnvs;
       const kl = klFullRef(actorCriticRef(params, b.observations, rows).logits, reference.logits64(b.observations, rows), 3);
@@ -465,14 +472,14 @@ describe('reference models', () => {
     }
   });
 
-  it("kl_to_ref is the exact KL of the full distributions ('copy', after the policy moved), not a sampled estimate", () => {
+  it("kl_to_ref is the exact KL of the full distributions ('copy', after the policy moved), not a sampled estimate", async () => {
     const { trainer, policy } = build({ config: { klCoef: 0.05, epochs: 3, learningRate: 0.2 } });
     const reference = paramsOf(trainer.reference as Module);
-    const first = trainer.update();
+    const first = await trainer.update();
     expect(first.kl_to_ref).toBe(0); // the first rollout is taken by the copy itself
     for (let i = 0; i < 2; i++) {
       const params = paramsOf(policy);
-      const m = trainer.update();
+      const m = await trainer.update();
       const b = trainer.buffer;
       const rows = b.steps * b.numEnvs;
       const exact = klFullRef(actorCriticRef(params, b.observations, rows).logits, actorCriticRef(reference, b.observations, rows).logits, 3);
@@ -498,9 +505,9 @@ class BrokenEnv extends TableEnv {
   }
 }
 
-function errorOf(fn: () => unknown): Error {
+async function errorOf(fn: () => unknown): Promise<Error> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     return error as Error;
   }
@@ -508,45 +515,45 @@ function errorOf(fn: () => unknown): Error {
 }
 
 describe('refused input', () => {
-  it('a NaN or infinite reward from the environment: NumericError naming rewards', () => {
+  it('a NaN or infinite reward from the environment: NumericError naming rewards', async () => {
     for (const bad of [NaN, Infinity, -Infinity]) {
       const env = new BrokenEnv((r) => ({ ...r, rewards: Float32Array.from(r.rewards, (x, e) => (e === 1 ? bad : x)) }));
       const trainer = new PPOTrainer({ env, policy: makePolicy(), config: BASE });
-      const e = errorOf(() => trainer.update());
+      const e = await errorOf(() => trainer.update());
       expect(e).toBeInstanceOf(NumericError);
       expect(e.message).toMatch(new RegExp(`rewards has a non-finite value ${bad} at env 1`));
     }
   });
 
-  it('an environment returning observations of the wrong shape: ShapeError', () => {
+  it('an environment returning observations of the wrong shape: ShapeError', async () => {
     const env = new BrokenEnv((r) => ({ ...r, observations: r.observations.subarray(0, 3) }));
-    const e = errorOf(() => new PPOTrainer({ env, policy: makePolicy(), config: BASE }).update());
+    const e = await errorOf(() => new PPOTrainer({ env, policy: makePolicy(), config: BASE }).update());
     expect(e).toBeInstanceOf(ShapeError);
     expect(e.message).toMatch(/observations has 3 values, expected numEnvs x observationSize = 2 x 2 = 4/);
   });
 
-  it('a policy whose actions or inputs do not fit the environment (actions out of its range): refused when the trainer is built', () => {
+  it('a policy whose actions or inputs do not fit the environment (actions out of its range): refused when the trainer is built', async () => {
     const env = new TableEnv(2);
     const fourActions = new ActorCritic({ observationSize: 2, actionCount: 4, hidden: [3] });
-    const e = errorOf(() => new PPOTrainer({ env, policy: fourActions }));
+    const e = await errorOf(() => new PPOTrainer({ env, policy: fourActions }));
     expect(e).toBeInstanceOf(ValueError);
     expect(e.message).toMatch(/policy has 4 actions \(actionCount\), the environment has 3/);
     const wide = new ActorCritic({ observationSize: 5, actionCount: 3, hidden: [3] });
     expect(() => new PPOTrainer({ env, policy: wide })).toThrow(ShapeError);
   });
 
-  it('an environment that shrinks its action space after the trainer was built: the engine refuses the out-of-range action', () => {
+  it('an environment that shrinks its action space after the trainer was built: the engine refuses the out-of-range action', async () => {
     const env = new TableEnv(2);
     const policy = makePolicy();
     policy.policyHead.linear.bias!.set([-20, -20, 20]); // always action 2
     const trainer = new PPOTrainer({ env, policy, config: BASE });
     (env as { actionCount: number }).actionCount = 2; // broken: the actions it accepts changed under the trainer
-    const e = errorOf(() => trainer.update());
+    const e = await errorOf(() => trainer.update());
     expect(e).toBeInstanceOf(ValueError);
     expect(e.message).toMatch(/policy\.act returned action 2 at step 0, env 0; actions must be integers in \[0, 2\)/);
   });
 
-  it('a reference model with the wrong number of logits: a typed error at the first rollout, naming the shapes', () => {
+  it('a reference model with the wrong number of logits: a typed error at the first rollout, naming the shapes', async () => {
     class TwoLogits extends Module implements ReferencePolicy {
       readonly linear = new Linear(2, 2);
       logits(obs: Tensor): Tensor {
@@ -554,12 +561,12 @@ describe('refused input', () => {
       }
     }
     const trainer = new PPOTrainer({ env: new TableEnv(2), policy: makePolicy(), referenceModel: new TwoLogits(), config: BASE });
-    const e = errorOf(() => trainer.update());
+    const e = await errorOf(() => trainer.update());
     expect(e).toBeInstanceOf(ShapeError);
     expect(e.message).toMatch(/reference\.logits: the reference model must give the policy's logits shape.*\(shapes \[2, 2\] and \[2, 3\]\)/);
   });
 
-  it('a batch that does not split into minibatches, or minibatches too small to whiten: ValueError', () => {
+  it('a batch that does not split into minibatches, or minibatches too small to whiten: ValueError', async () => {
     const env = new TableEnv(2);
     expect(() => new PPOTrainer({ env, policy: makePolicy(), config: { stepsPerUpdate: 3, minibatches: 4 } })).toThrow(
       /stepsPerUpdate x numEnvs \(6\) must be divisible by minibatches \(4\)/,
@@ -568,9 +575,9 @@ describe('refused input', () => {
     expect(() => new PPOTrainer({ env, policy: makePolicy(), config: { stepsPerUpdate: 3, minibatches: 6, normalizeAdvantages: false } })).not.toThrow();
   });
 
-  it("a reference sharing the policy's parameters, and 'tie' with an adaptive coefficient: ValueError", () => {
+  it("a reference sharing the policy's parameters, and 'tie' with an adaptive coefficient: ValueError", async () => {
     const policy = makePolicy();
-    const e = errorOf(() => new PPOTrainer({ env: new TableEnv(2), policy, referenceModel: policy }));
+    const e = await errorOf(() => new PPOTrainer({ env: new TableEnv(2), policy, referenceModel: policy }));
     expect(e).toBeInstanceOf(ValueError);
     expect(e.message).toMatch(/shares parameters with the policy \(actorTrunk\.layers\.0\.weight/);
     expect(policy.parameters().every((p) => p.core.requiresGrad(p.id))).toBe(true); // refused before anything was frozen
@@ -605,8 +612,8 @@ describe('refused input', () => {
     [{ learningrate: 1e-3 }, /PPOConfig has no field 'learningrate'/],
   ];
   for (const [config, message] of badConfigs) {
-    it(`config ${JSON.stringify(config)}: ValueError naming the field`, () => {
-      const e = errorOf(() => new PPOTrainer({ env: new TableEnv(2), policy: makePolicy(), config: config as Partial<PPOConfig> }));
+    it(`config ${JSON.stringify(config)}: ValueError naming the field`, async () => {
+      const e = await errorOf(() => new PPOTrainer({ env: new TableEnv(2), policy: makePolicy(), config: config as Partial<PPOConfig> }));
       expect(e).toBeInstanceOf(ValueError);
       expect(e.message).toMatch(message);
     });

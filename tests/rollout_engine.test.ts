@@ -122,11 +122,11 @@ function newBuffer(steps: number): RolloutBuffer {
 }
 
 describe('SyncRolloutEngine', () => {
-  it('fills the buffer step by step and reports finished episodes', () => {
+  it('fills the buffer step by step and reports finished episodes', async () => {
     const env = new CounterEnv();
     const engine = new SyncRolloutEngine(env, { seed: 7 });
     const buffer = newBuffer(6);
-    const stats = engine.collect(new FixedPolicy(), buffer, 6);
+    const stats = await engine.collect(new FixedPolicy(), buffer, 6);
 
     expect(env.resetSeeds).toEqual([7]);
     const expectedObs: number[] = [];
@@ -150,16 +150,16 @@ describe('SyncRolloutEngine', () => {
     expect(stats.seconds).toBeGreaterThanOrEqual(0);
   });
 
-  it('continues episodes across collect() calls without resetting', () => {
+  it('continues episodes across collect() calls without resetting', async () => {
     const env = new CounterEnv();
     const engine = new SyncRolloutEngine(env, { seed: 3 });
     const buffer = newBuffer(3);
     const policy = new FixedPolicy();
-    const first = engine.collect(policy, buffer, 3);
+    const first = await engine.collect(policy, buffer, 3);
     expect(first.episodeReturns).toEqual([2, 7.5]);
     expect(Array.from(first.lastDones)).toEqual([0, 1]);
 
-    const second = engine.collect(policy, buffer, 3);
+    const second = await engine.collect(policy, buffer, 3);
     expect(env.resetSeeds).toEqual([3]);
     expect(buffer.size).toBe(3);
     expect(Array.from(buffer.observations.subarray(0, 4))).toEqual(Array.from(first.lastObservations));
@@ -170,10 +170,10 @@ describe('SyncRolloutEngine', () => {
     expect(second.episodeLengths).toEqual([2, 2, 3]);
   });
 
-  it('hands the buffer what computeAdvantages needs to bootstrap', () => {
+  it('hands the buffer what computeAdvantages needs to bootstrap', async () => {
     const buffer = newBuffer(4);
     const policy = new FixedPolicy();
-    const stats = new SyncRolloutEngine(new CounterEnv()).collect(policy, buffer, 4);
+    const stats = await new SyncRolloutEngine(new CounterEnv()).collect(policy, buffer, 4);
     // Last step: env 0 just ended an episode (no bootstrap), env 1 is mid-episode.
     expect(Array.from(stats.lastDones)).toEqual([1, 0]);
     buffer.computeAdvantages(policy.values(stats.lastObservations), stats.lastDones);
@@ -184,7 +184,7 @@ describe('SyncRolloutEngine', () => {
     expect(buffer.advantages[6]).toBe(0.75);
   });
 
-  it('applies the reward manager to what the buffer stores, but reports raw rewards', () => {
+  it('applies the reward manager to what the buffer stores, but reports raw rewards', async () => {
     const batches: RewardBatch[] = [];
     const klPenalty: RewardManager = {
       compute(batch) {
@@ -193,7 +193,7 @@ describe('SyncRolloutEngine', () => {
       },
     };
     const buffer = newBuffer(3);
-    const stats = new SyncRolloutEngine(new CounterEnv(), { rewardManager: klPenalty }).collect(new FixedPolicy([1, 2], true), buffer, 3);
+    const stats = await new SyncRolloutEngine(new CounterEnv(), { rewardManager: klPenalty }).collect(new FixedPolicy([1, 2], true), buffer, 3);
     // env 0: 1 - 0.5 * (-1 + 1.5) = 0.75; env 1: 2.5 - 0.5 * (-2 + 1) = 3
     expect(Array.from(buffer.rewards)).toEqual([0.75, 3, 0.75, 3, 0.75, 3]);
     expect(stats.rewardMean).toBe(1.75);
@@ -202,16 +202,16 @@ describe('SyncRolloutEngine', () => {
     expect(Array.from(batches[0]!.rewards)).toEqual([1, 2.5]);
   });
 
-  it('refuses a reward manager that returns the wrong number of rewards or NaN', () => {
+  it('refuses a reward manager that returns the wrong number of rewards or NaN', async () => {
     const short: RewardManager = { compute: () => new Float32Array(1) };
-    expect(() => new SyncRolloutEngine(new CounterEnv(), { rewardManager: short }).collect(new FixedPolicy(), newBuffer(2), 2)).toThrow(
+    await expect(new SyncRolloutEngine(new CounterEnv(), { rewardManager: short }).collect(new FixedPolicy(), newBuffer(2), 2)).rejects.toThrow(
       /RewardManager.compute: returned 1 rewards, expected numEnvs = 2/,
     );
     const nan: RewardManager = { compute: () => Float32Array.from([0, NaN]) };
-    expect(() => new SyncRolloutEngine(new CounterEnv(), { rewardManager: nan }).collect(new FixedPolicy(), newBuffer(2), 2)).toThrow(NumericError);
+    await expect(new SyncRolloutEngine(new CounterEnv(), { rewardManager: nan }).collect(new FixedPolicy(), newBuffer(2), 2)).rejects.toThrow(NumericError);
   });
 
-  it('refuses bad environment outputs, naming the field', () => {
+  it('refuses bad environment outputs, naming the field', async () => {
     const cases: [string, (r: StepResult) => StepResult, new (...args: never[]) => Error, RegExp][] = [
       ['short observations', (r) => ({ ...r, observations: r.observations.subarray(0, 3) }), ShapeError, /Environment.step: observations has 3 values, expected numEnvs x observationSize = 2 x 2 = 4 \(step 1\)/],
       ['NaN observation', (r) => ({ ...r, observations: Float32Array.from([0, 0, NaN, 0]) }), NumericError, /observations has a non-finite value NaN at env 1, element 0/],
@@ -228,7 +228,7 @@ describe('SyncRolloutEngine', () => {
       const buffer = newBuffer(3);
       let error: unknown;
       try {
-        engine.collect(new FixedPolicy(), buffer, 3);
+        await engine.collect(new FixedPolicy(), buffer, 3);
       } catch (e) {
         error = e;
       }
@@ -239,30 +239,30 @@ describe('SyncRolloutEngine', () => {
     }
   });
 
-  it('refuses a bad reset() and resets again after an error', () => {
+  it('refuses a bad reset() and resets again after an error', async () => {
     const env = new CounterEnv();
     const badReset = Object.assign(Object.create(env) as CounterEnv, { reset: () => new Float32Array(5) });
-    expect(() => new SyncRolloutEngine(badReset).collect(new FixedPolicy(), newBuffer(2), 2)).toThrow(/Environment.reset: observations has 5 values/);
+    await expect(new SyncRolloutEngine(badReset).collect(new FixedPolicy(), newBuffer(2), 2)).rejects.toThrow(/Environment.reset: observations has 5 values/);
 
     const faulty = new FaultyEnv(2, (r) => ({ ...r, rewards: Float32Array.from([NaN, 0]) }));
     const engine = new SyncRolloutEngine(faulty, { seed: 11 });
-    expect(() => engine.collect(new FixedPolicy(), newBuffer(4), 4)).toThrow(NumericError);
+    await expect(engine.collect(new FixedPolicy(), newBuffer(4), 4)).rejects.toThrow(NumericError);
     // The environment stepped past what the buffer holds, so the next collect starts afresh.
     const buffer = newBuffer(2);
-    engine.collect(new FixedPolicy(), buffer, 2);
+    await engine.collect(new FixedPolicy(), buffer, 2);
     expect(faulty.resetSeeds).toEqual([11, 11]);
     expect(Array.from(buffer.observations.subarray(0, 4))).toEqual([...expectedObservation(0, 0), ...expectedObservation(0, 1)]);
   });
 
-  it('refuses actions outside [0, actionCount) before the environment sees them', () => {
+  it('refuses actions outside [0, actionCount) before the environment sees them', async () => {
     for (const [actions, shown] of [[[0, 3], '3'], [[-1, 0], '-1'], [[0, 1.5], '1.5']] as const) {
       const env = new CounterEnv();
       const policy: ActingPolicy = {
         act: () => ({ actions: Float64Array.from(actions) as unknown as Int32Array, logProbs: new Float32Array(2), values: new Float32Array(2) }),
         values: () => new Float32Array(2),
       };
-      expect(() => new SyncRolloutEngine(env).collect(policy, newBuffer(2), 2)).toThrow(ValueError);
-      expect(() => new SyncRolloutEngine(env).collect(policy, newBuffer(2), 2)).toThrow(
+      await expect(new SyncRolloutEngine(env).collect(policy, newBuffer(2), 2)).rejects.toThrow(ValueError);
+      await expect(new SyncRolloutEngine(env).collect(policy, newBuffer(2), 2)).rejects.toThrow(
         new RegExp(`returned action ${shown.replace('.', '\\.')} at step 0, env \\d; actions must be integers in \\[0, 3\\)`),
       );
       expect(env.stepCount).toBe(0);
@@ -271,13 +271,13 @@ describe('SyncRolloutEngine', () => {
       act: () => ({ actions: new Int32Array(3), logProbs: new Float32Array(2), values: new Float32Array(2) }),
       values: () => new Float32Array(2),
     };
-    expect(() => new SyncRolloutEngine(new CounterEnv()).collect(wrongCount, newBuffer(2), 2)).toThrow(/policy.act: actions has 3 values/);
+    await expect(new SyncRolloutEngine(new CounterEnv()).collect(wrongCount, newBuffer(2), 2)).rejects.toThrow(/policy.act: actions has 3 values/);
   });
 
-  it('refuses a buffer that does not fit the environment or the step count', () => {
+  it('refuses a buffer that does not fit the environment or the step count', async () => {
     const engine = new SyncRolloutEngine(new CounterEnv());
     const threeEnvs = new RolloutBuffer({ steps: 2, numEnvs: 3, observationSize: 2, gamma: 0.9, gaeLambda: 0.9 });
-    expect(() => engine.collect(new FixedPolicy(), threeEnvs, 2)).toThrow(ShapeError);
-    expect(() => engine.collect(new FixedPolicy(), newBuffer(2), 3)).toThrow(/steps must equal buffer.steps = 2, got 3/);
+    await expect(engine.collect(new FixedPolicy(), threeEnvs, 2)).rejects.toThrow(ShapeError);
+    await expect(engine.collect(new FixedPolicy(), newBuffer(2), 3)).rejects.toThrow(/steps must equal buffer.steps = 2, got 3/);
   });
 });

@@ -71,7 +71,7 @@ export async function train({ simd, source }) {
   });
   const initialHash = hashParameters(policy);
   let metrics;
-  for (let update = 0; update < config.updates; update++) metrics = trainer.update();
+  for (let update = 0; update < config.updates; update++) metrics = await trainer.update();
   return { hash: hashParameters(policy), initialHash, parameters: policy.parameterCount(), rewardMean: metrics.reward_mean };
 }
 

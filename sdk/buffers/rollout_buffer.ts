@@ -1,25 +1,28 @@
 // RolloutBuffer: host storage for one rollout of `steps` x `numEnvs` transitions, the GAE pass
-// over it, advantage whitening and the minibatch split of the update epochs.
+// over it and optional whole-batch advantage whitening; toBatch() then moves the rollout into
+// the core once, as a RolloutBatch of B = T * N rows of one step (per-minibatch whitening is
+// the PPO step's, as CleanRL's).
 //
 // Layout: every per-step array is (T, N) row-major, flat index = t * numEnvs + env;
-// observations are (T * N, observationSize). The trainer copies the flat arrays into core
-// memory once per update and then works with minibatches of flat indices.
+// observations are (T * N, observationSize).
 //
-// Everything that enters through add() is checked here (lengths, finite numbers, integer
-// actions, 0/1 dones) with an error naming the field, the step and the environment, so a bad
-// value never reaches the core or silently poisons the advantages.
+// What a caller passes to add() is checked here (lengths, finite numbers, integer actions, 0/1
+// dones) with an error naming the field, the step and the environment, so a bad value never
+// reaches the core or silently poisons the advantages. A rollout engine that has checked the
+// same things passes { validated: true }, so nothing is checked twice.
 
 import { NumericError, ShapeError, ValueError } from '../core/errors';
+import type { Core } from '../core/core';
 import type { Buffer, Transition } from '../interfaces/buffer';
 import { checkGaeCoefficients, computeGae } from './gae';
+import { TensorRolloutBatch } from './rollout_batch';
 
 /**
- * Where advantages are whitened ((A - mean) / (std + 1e-8)):
+ * Where the buffer whitens advantages ((A - mean) / (std + 1e-8)):
  * - 'batch': once over the whole rollout, inside computeAdvantages();
- * - 'minibatch': per minibatch, as CleanRL's ppo.py does (`norm_adv`), by advantagesFor(indices);
- * - false: never.
+ * - false: never (the PPO step whitens per minibatch, as CleanRL's norm_adv).
  */
-export type AdvantageNormalization = 'batch' | 'minibatch' | false;
+export type AdvantageNormalization = 'batch' | false;
 
 export interface RolloutBufferOptions {
   /** Steps per environment in one rollout (T, CleanRL's num_steps). */
@@ -32,18 +35,17 @@ export interface RolloutBufferOptions {
   gamma: number;
   /** GAE lambda, in [0, 1]. */
   gaeLambda: number;
-  /** Advantage whitening (default 'minibatch', like CleanRL). */
+  /** Whole-batch advantage whitening (default false: the PPO step whitens per minibatch). */
   normalizeAdvantages?: AdvantageNormalization;
 }
 
 /**
  * @example
  * const buffer = new RolloutBuffer({ steps: 128, numEnvs: 4, observationSize: 4, gamma: 0.99, gaeLambda: 0.95 });
- * engine.collect(policy, buffer, 128);                 // resets, then add() x 128
+ * const stats = await engine.collect(policy, buffer, 128); // resets, then add() x 128
  * buffer.computeAdvantages(policy.values(stats.lastObservations), stats.lastDones);
- * for (const idx of buffer.minibatches(4, permutation)) {
- *   const adv = buffer.advantagesFor(idx);             // whitened per minibatch
- * }
+ * const batch = buffer.toBatch();                        // into the core once: (T * N) rows
+ * ppoStep(policy, batch, config, optimizer);
  */
 export class RolloutBuffer implements Buffer {
   readonly steps: number;
@@ -75,9 +77,9 @@ export class RolloutBuffer implements Buffer {
     checkPositiveInteger('numEnvs', numEnvs);
     checkPositiveInteger('observationSize', observationSize);
     checkGaeCoefficients('RolloutBuffer', gamma, gaeLambda);
-    const normalize = options.normalizeAdvantages ?? 'minibatch';
-    if (normalize !== 'batch' && normalize !== 'minibatch' && normalize !== false) {
-      throw new ValueError(`RolloutBuffer: normalizeAdvantages must be 'batch', 'minibatch' or false, got ${String(normalize)}`);
+    const normalize = options.normalizeAdvantages ?? false;
+    if (normalize !== 'batch' && normalize !== false) {
+      throw new ValueError(`RolloutBuffer: normalizeAdvantages must be 'batch' or false (per-minibatch whitening is the PPO step's), got ${String(normalize)}`);
     }
     this.steps = steps;
     this.numEnvs = numEnvs;
@@ -114,18 +116,13 @@ export class RolloutBuffer implements Buffer {
     this.advantagesReady = false;
   }
 
-  add(step: Transition): void {
+  /** Appends one step of every environment; `validated` skips the checks a rollout engine already made. */
+  add(step: Transition, options: { validated?: boolean } = {}): void {
     const t = this.stored;
     const n = this.numEnvs;
     if (t >= this.steps) {
       throw new ValueError(`RolloutBuffer.add: the buffer is full (${this.steps} steps); call reset() before the next rollout`);
     }
-    this.checkLength('observations', step.observations, [n, this.observationSize]);
-    this.checkLength('actions', step.actions, [n]);
-    this.checkLength('logProbs', step.logProbs, [n]);
-    this.checkLength('values', step.values, [n]);
-    this.checkLength('rewards', step.rewards, [n]);
-    this.checkLength('dones', step.dones, [n]);
     if (t === 0) {
       this.hasRefLogProbs = step.refLogProbs !== undefined;
     } else if (this.hasRefLogProbs !== (step.refLogProbs !== undefined)) {
@@ -133,6 +130,29 @@ export class RolloutBuffer implements Buffer {
         `RolloutBuffer.add: step ${t} ${this.hasRefLogProbs ? 'lacks' : 'has'} refLogProbs but step 0 ${this.hasRefLogProbs ? 'had them' : 'did not'}; a rollout has them on every step or on none`,
       );
     }
+    if (!options.validated) this.check(step, t);
+
+    const row = t * n;
+    this.obs.set(step.observations, row * this.observationSize);
+    this.actionStore.set(step.actions, row);
+    this.logProbStore.set(step.logProbs, row);
+    this.valueStore.set(step.values, row);
+    this.rewardStore.set(step.rewards, row);
+    this.doneStore.set(step.dones, row);
+    if (step.refLogProbs !== undefined) this.refLogProbStore.set(step.refLogProbs, row);
+    this.stored = t + 1;
+    this.advantagesReady = false;
+  }
+
+  /** Lengths, finite numbers, integer actions, 0/1 dones of one step (errors name step and env). */
+  private check(step: Transition, t: number): void {
+    const n = this.numEnvs;
+    this.checkLength('observations', step.observations, [n, this.observationSize]);
+    this.checkLength('actions', step.actions, [n]);
+    this.checkLength('logProbs', step.logProbs, [n]);
+    this.checkLength('values', step.values, [n]);
+    this.checkLength('rewards', step.rewards, [n]);
+    this.checkLength('dones', step.dones, [n]);
     if (step.refLogProbs !== undefined) this.checkLength('refLogProbs', step.refLogProbs, [n]);
 
     this.checkFinite('observations', step.observations, t, this.observationSize);
@@ -151,17 +171,6 @@ export class RolloutBuffer implements Buffer {
         throw new ValueError(`RolloutBuffer.add: dones must be 0 or 1, got ${d} at step ${t}, env ${env}`);
       }
     }
-
-    const row = t * n;
-    this.obs.set(step.observations, row * this.observationSize);
-    this.actionStore.set(step.actions, row);
-    this.logProbStore.set(step.logProbs, row);
-    this.valueStore.set(step.values, row);
-    this.rewardStore.set(step.rewards, row);
-    this.doneStore.set(step.dones, row);
-    if (step.refLogProbs !== undefined) this.refLogProbStore.set(step.refLogProbs, row);
-    this.stored = t + 1;
-    this.advantagesReady = false;
   }
 
   /**
@@ -213,47 +222,28 @@ export class RolloutBuffer implements Buffer {
   }
 
   /**
-   * Splits a permutation of [0, steps * numEnvs) into `count` contiguous minibatches of equal
-   * size (CleanRL: `mb_inds = b_inds[start:end]`). The batch size must divide evenly.
+   * Moves the rollout into the core once: a RolloutBatch of steps * numEnvs rows of one step
+   * (T = 1), refilling `into` when given (same size) instead of allocating. The data was checked
+   * on the way in, so it is not checked again. refLogProbs default to the acting policy's own.
    */
-  minibatches(count: number, permutation: ArrayLike<number>): Int32Array[] {
-    const total = this.batchSize;
-    if (!Number.isInteger(count) || count < 1) {
-      throw new ValueError(`RolloutBuffer.minibatches: count must be a positive integer, got ${count}`);
+  toBatch(into?: TensorRolloutBatch, core?: Core): TensorRolloutBatch {
+    this.checkAdvantagesReady('toBatch');
+    const rows = this.batchSize;
+    if (into && (into.rows !== rows || into.steps !== 1 || into.observationSize !== this.observationSize)) {
+      throw new ShapeError('RolloutBuffer.toBatch', [[into.rows, into.observationSize], [rows, this.observationSize]], 'the batch to refill has another size');
     }
-    if (total % count !== 0) {
-      throw new ValueError(
-        `RolloutBuffer.minibatches: steps * numEnvs = ${this.steps} * ${this.numEnvs} = ${total} is not divisible by count = ${count}; ` +
-          'choose a minibatch count that divides the batch size',
-      );
-    }
-    if (permutation.length !== total) {
-      throw new ShapeError('RolloutBuffer.minibatches', [[permutation.length], [total]], `the permutation has ${permutation.length} entries, expected steps * numEnvs = ${total}`);
-    }
-    const seen = new Uint8Array(total);
-    const indices = new Int32Array(total);
-    for (let i = 0; i < total; i++) {
-      const k = permutation[i]!;
-      if (!Number.isInteger(k) || k < 0 || k >= total) {
-        throw new ValueError(`RolloutBuffer.minibatches: permutation[${i}] = ${k} is not an index in [0, ${total})`);
-      }
-      if (seen[k]) throw new ValueError(`RolloutBuffer.minibatches: permutation repeats index ${k} (at position ${i})`);
-      seen[k] = 1;
-      indices[i] = k;
-    }
-    const size = total / count;
-    const batches: Int32Array[] = [];
-    for (let b = 0; b < count; b++) batches.push(indices.subarray(b * size, (b + 1) * size));
-    return batches;
-  }
-
-  /**
-   * Advantages of the given flat indices, whitened over those indices when normalizeAdvantages
-   * is 'minibatch' (otherwise as stored: raw, or already whitened over the batch).
-   */
-  advantagesFor(indices: ArrayLike<number>): Float32Array {
-    const picked = gather(this.advantages, indices);
-    return this.normalizeAdvantages === 'minibatch' ? whiten(picked) : picked;
+    const batch = into ?? new TensorRolloutBatch(rows, 1, this.observationSize, core);
+    batch.write({
+      observations: this.obs,
+      actions: this.actionStore,
+      oldLogProbs: this.logProbStore,
+      refLogProbs: this.hasRefLogProbs ? this.refLogProbStore : this.logProbStore,
+      values: this.valueStore,
+      rewards: this.rewardStore,
+      advantages: this.advantageStore,
+      returns: this.returnStore,
+    });
+    return batch;
   }
 
   /** CleanRL's `explained_var` of this rollout's values against its returns. */
@@ -379,19 +369,6 @@ function variance(n: number, x: (i: number) => number): number {
     squares += d * d;
   }
   return squares / n;
-}
-
-/** source[indices[k]] for each k. */
-export function gather(source: Float32Array, indices: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(indices.length);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k]!;
-    if (!Number.isInteger(i) || i < 0 || i >= source.length) {
-      throw new ValueError(`gather: index ${i} (position ${k}) is not in [0, ${source.length})`);
-    }
-    out[k] = source[i]!;
-  }
-  return out;
 }
 
 function checkPositiveInteger(name: string, value: number): void {

@@ -10,7 +10,12 @@
 //
 // Every environment output is checked where it enters (docs/architecture.md, "Untrusted input"): lengths, finite
 // observations and rewards, 0/1 dones; the policy's actions are checked against the action
-// space before the environment sees them.
+// space before the environment sees them. The buffer then takes the step as validated (no
+// second check), and each step's observations are copied once, out of the environment's
+// arrays (which it may reuse); the rollout moves into the core once, as a RolloutBatch.
+//
+// collect() returns a Promise, as a rollout engine backed by a remote generator does; this one
+// resolves as soon as the loop is done.
 
 import { NumericError, ShapeError, ValueError } from '../core/errors';
 import type { Buffer } from '../interfaces/buffer';
@@ -35,7 +40,7 @@ export interface SyncRolloutEngineOptions {
 /**
  * @example
  * const engine = new SyncRolloutEngine(env, { seed: 1 });
- * const stats = engine.collect(policy, buffer, buffer.steps);
+ * const stats = await engine.collect(policy, buffer, buffer.steps);
  * buffer.computeAdvantages(policy.values(stats.lastObservations), stats.lastDones);
  */
 export class SyncRolloutEngine implements RolloutEngine {
@@ -69,12 +74,27 @@ export class SyncRolloutEngine implements RolloutEngine {
     };
   }
 
+  /** Restores state(); every field is checked (ValueError naming it) before anything changes. */
   loadState(state: SyncRolloutEngineState): void {
-    if (state.observations && state.observations.length !== this.env.numEnvs * this.env.observationSize) {
-      throw new ShapeError('SyncRolloutEngine.loadState', [[state.observations.length], [this.env.numEnvs * this.env.observationSize]], 'saved observations do not fit this environment');
+    const { numEnvs, observationSize } = this.env;
+    if (state === null || typeof state !== 'object') throw new ValueError(`SyncRolloutEngine.loadState: engine state must be an object, got ${JSON.stringify(state)}`);
+    const obs = state.observations;
+    if (obs !== null) {
+      if (!Array.isArray(obs)) throw new ValueError(`SyncRolloutEngine.loadState: engine.observations must be null or an array of numbers, got ${JSON.stringify(obs)}`);
+      if (obs.length !== numEnvs * observationSize) {
+        throw new ShapeError('SyncRolloutEngine.loadState', [[obs.length], [numEnvs, observationSize]], `engine.observations has ${obs.length} values; saved observations do not fit this environment`);
+      }
+      const bad = obs.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+      if (bad >= 0) throw new ValueError(`SyncRolloutEngine.loadState: engine.observations[${bad}] is ${JSON.stringify(obs[bad])}, not a finite number`);
     }
-    this.observations = state.observations ? Float32Array.from(state.observations) : undefined;
-    this.lastDones = Uint8Array.from(state.lastDones);
+    const dones = state.lastDones;
+    if (!Array.isArray(dones) || dones.length !== numEnvs || dones.some((d) => d !== 0 && d !== 1)) {
+      throw new ValueError(`SyncRolloutEngine.loadState: engine.lastDones must be ${numEnvs} values of 0 or 1, got ${JSON.stringify(dones)}`);
+    }
+    if (!('env' in state)) throw new ValueError('SyncRolloutEngine.loadState: engine.env is missing (null when the environment has no state)');
+    if (state.env !== null && !this.env.loadState) throw new ValueError('SyncRolloutEngine.loadState: the checkpoint has environment state but this environment has no loadState()');
+    this.observations = obs ? Float32Array.from(obs) : undefined;
+    this.lastDones = Uint8Array.from(dones);
     if (state.env !== null) {
       if (!this.env.loadState) throw new ValueError('SyncRolloutEngine.loadState: the checkpoint has environment state but this environment has no loadState()');
       this.env.loadState(state.env);
@@ -85,7 +105,7 @@ export class SyncRolloutEngine implements RolloutEngine {
    * Empties `buffer` and fills it with `steps` steps of every environment (`steps` must equal
    * buffer.steps). RolloutStats.steps counts steps per environment.
    */
-  collect(policy: ActingPolicy, buffer: Buffer, steps: number): RolloutStats {
+  async collect(policy: ActingPolicy, buffer: Buffer, steps: number): Promise<RolloutStats> {
     const env = this.env;
     const n = env.numEnvs;
     if (buffer.numEnvs !== n) {
@@ -101,7 +121,9 @@ export class SyncRolloutEngine implements RolloutEngine {
 
     try {
       if (this.observations === undefined) {
-        this.observations = this.checkObservations('reset', env.reset(this.seed), -1);
+        const first = env.reset(this.seed);
+        this.checkObservations('reset', first, -1);
+        this.observations = Float32Array.from(first);
         this.lastDones = new Uint8Array(n);
       }
       buffer.reset();
@@ -123,15 +145,18 @@ export class SyncRolloutEngine implements RolloutEngine {
           });
           this.checkShapedRewards(rewards, t);
         }
-        buffer.add({
-          observations,
-          actions: act.actions,
-          logProbs: act.logProbs,
-          values: act.values,
-          rewards,
-          dones: result.dones,
-          refLogProbs: act.refLogProbs,
-        });
+        buffer.add(
+          {
+            observations,
+            actions: act.actions,
+            logProbs: act.logProbs,
+            values: act.values,
+            rewards,
+            dones: result.dones,
+            refLogProbs: act.refLogProbs,
+          },
+          { validated: true },
+        );
 
         for (let e = 0; e < n; e++) {
           const info = result.infos[e]!;
@@ -175,10 +200,23 @@ export class SyncRolloutEngine implements RolloutEngine {
         throw new ValueError(`SyncRolloutEngine: policy.act returned action ${a} at step ${step}, env ${e}; actions must be integers in [0, ${count})`);
       }
     }
+    const columns = [['logProbs', act.logProbs], ['values', act.values], ['refLogProbs', act.refLogProbs]] as const;
+    for (const [name, values] of columns) {
+      if (values === undefined && name === 'refLogProbs') continue;
+      if (values?.length !== n) {
+        throw new ShapeError('SyncRolloutEngine: policy.act', [[values?.length ?? 0], [n]], `${name} has ${values?.length ?? 'no'} values, expected numEnvs = ${n}`);
+      }
+      for (let e = 0; e < n; e++) {
+        if (!Number.isFinite(values[e]!)) throw new NumericError(`SyncRolloutEngine: policy.act returned a non-finite ${name} value ${values[e]} at step ${step}, env ${e}`);
+      }
+    }
   }
 
   private checkStepResult(result: StepResult, step: number): void {
     const n = this.env.numEnvs;
+    if (result === null || typeof result !== 'object') {
+      throw new ValueError(`Environment.step returned ${String(result)} at step ${step}; it must return { observations, rewards, dones, infos }`);
+    }
     this.checkObservations('step', result.observations, step);
     const { rewards, dones, infos } = result;
     if (rewards?.length !== n) {
@@ -202,7 +240,7 @@ export class SyncRolloutEngine implements RolloutEngine {
   }
 
   /** (numEnvs, observationSize) finite floats; `step` -1 means reset(). */
-  private checkObservations(method: 'reset' | 'step', observations: Float32Array, step: number): Float32Array {
+  private checkObservations(method: 'reset' | 'step', observations: Float32Array, step: number): void {
     const { numEnvs, observationSize } = this.env;
     const expected = numEnvs * observationSize;
     const when = step < 0 ? '' : ` (step ${step})`;
@@ -219,7 +257,6 @@ export class SyncRolloutEngine implements RolloutEngine {
         throw new NumericError(`Environment.${method}: observations has a non-finite value ${observations[i]} at env ${e}, element ${i - e * observationSize}${when}`);
       }
     }
-    return Float32Array.from(observations);
   }
 
   private checkShapedRewards(rewards: Float32Array, step: number): void {

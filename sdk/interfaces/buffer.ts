@@ -1,12 +1,11 @@
 /**
  * Storage for one rollout: `steps` x `numEnvs` transitions, then advantages and returns
- * (GAE), then shuffled minibatches of flat indices for the update epochs.
+ * (GAE); RolloutBuffer.toBatch() then moves it into the core as a RolloutBatch.
  *
  * @example
  * buffer.reset();
  * for (let t = 0; t < steps; t++) buffer.add({ observations, actions, logProbs, values, rewards, dones });
  * buffer.computeAdvantages(lastValues, lastDones);
- * for (const idx of buffer.minibatches(4, permutation)) { ... }
  */
 export interface Buffer {
   readonly steps: number;
@@ -15,18 +14,13 @@ export interface Buffer {
   readonly size: number;
   /** Empties the buffer for the next rollout. */
   reset(): void;
-  /** Appends one step of every environment. */
-  add(step: Transition): void;
+  /** Appends one step of every environment; `validated`: the caller (a rollout engine) has checked it. */
+  add(step: Transition, options?: { validated?: boolean }): void;
   /**
    * Fills advantages and returns with GAE(gamma, lambda), bootstrapping from the values of
    * the observations after the last step. Whitens advantages when configured.
    */
   computeAdvantages(lastValues: Float32Array, lastDones: Uint8Array): void;
-  /**
-   * Splits a permutation of [0, steps * numEnvs) into `count` minibatches of flat indices
-   * (index = t * numEnvs + env).
-   */
-  minibatches(count: number, permutation: ArrayLike<number>): Int32Array[];
 }
 
 /** One step of every environment: arrays of numEnvs entries (observations: numEnvs x obsSize). */

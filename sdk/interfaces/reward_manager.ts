@@ -12,7 +12,7 @@
 export interface RewardManager {
   /** Rewards for one batch of steps; must not modify `batch`. */
   compute(batch: RewardBatch): Float32Array;
-  /** Scalars describing the last compute() (e.g. `kl_penalty`), merged into the update's logs. */
+  /** Scalars describing the last compute() (e.g. `kl_penalty`); PPOTrainer adds them to each update's metrics as `rewards/<key>` (of the rollout's last step). */
   metrics?(): Record<string, number>;
   /** State to checkpoint (running statistics). */
   state?(): Record<string, number>;

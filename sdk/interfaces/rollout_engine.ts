@@ -8,12 +8,15 @@ import type { Environment } from './environment';
  *
  * @example
  * const engine = new SyncRolloutEngine(env);
- * const stats = engine.collect(policy, buffer, 128);
+ * const stats = await engine.collect(policy, buffer, 128);
  */
 export interface RolloutEngine {
   readonly env: Environment;
-  /** Collects `steps` steps of every environment into `buffer` (reset first). */
-  collect(policy: ActingPolicy, buffer: Buffer, steps: number): RolloutStats;
+  /** Collects `steps` steps of every environment into `buffer` (reset first); resolves when done. */
+  collect(policy: ActingPolicy, buffer: Buffer, steps: number): Promise<RolloutStats>;
+  /** JSON-serialisable state for checkpoints (observations in flight, environment state). */
+  state?(): unknown;
+  loadState?(state: unknown): void;
 }
 
 /** What a rollout engine needs from a policy: actions for a batch of observations. */

@@ -4,6 +4,7 @@
 import type { Core } from '../core/core';
 import { Module } from '../core/module';
 import type { Tensor } from '../core/tensor';
+import type { PolicyWithValue } from '../interfaces/policy';
 import { Linear } from './linear';
 import { MLP, activate, type Activation } from './mlp';
 
@@ -52,7 +53,8 @@ export function logProbOf(logits: Tensor, actions: Tensor): Tensor {
   return logits.logSoftmax().gather(actions);
 }
 
-export class ActorCritic extends Module {
+/** The actor-critic PPO trains; a PolicyWithValue (logits and values for a batch of observations). */
+export class ActorCritic extends Module implements PolicyWithValue {
   readonly actorTrunk: MLP;
   readonly criticTrunk?: MLP;
   readonly policyHead: CategoricalPolicyHead;

@@ -4,7 +4,7 @@
 // The page may change four settings: seed, klCoef, klTarget, clipRange.
 
 import { ActorCritic, PPOTrainer, PreferenceDataset, SingleTurnPreferenceEnvironment, Tensor, noGrad, seed } from '../../../sdk/index';
-import { DATA, RESPONSES } from '../../rlhf_data';
+import { DATA, RESPONSES, RLHF_PPO } from '../../rlhf_data';
 import type { RunConfig } from './messages';
 
 export const UPDATES = 60;
@@ -12,16 +12,8 @@ export { DATA, RESPONSES };
 
 export const defaultRunConfig: RunConfig = { seed: 7, klCoef: 0.3, klTarget: 1.0, clipRange: 0.2 };
 
-/** Hyperparameters the page does not expose (examples/ppo_rlhf_single_turn.ts `config`). */
-const FIXED = {
-  numEnvs: 16,
-  stepsPerUpdate: 8,
-  learningRate: 2e-3,
-  epochs: 4,
-  minibatches: 4,
-  entropyCoef: 0.01,
-  klFactor: 1.5,
-} as const;
+/** Prompts served per step, as examples/ppo_rlhf_single_turn.ts (its PPO settings are rlhf_data.ts RLHF_PPO). */
+const NUM_ENVS = 16;
 
 export interface Run {
   trainer: PPOTrainer;
@@ -36,28 +28,13 @@ export interface Run {
 export function createRun(c: RunConfig): Run {
   seed(c.seed);
   const dataset = PreferenceDataset.fromEntries(DATA);
-  const env = new SingleTurnPreferenceEnvironment({ dataset, numEnvs: FIXED.numEnvs, seed: c.seed });
+  const env = new SingleTurnPreferenceEnvironment({ dataset, numEnvs: NUM_ENVS, seed: c.seed });
   const policy = new ActorCritic({ observationSize: env.observationSize, actionCount: env.actionCount, hidden: [32] });
   const trainer = new PPOTrainer({
     env,
     policy,
     referenceModel: 'copy',
-    config: {
-      seed: c.seed,
-      stepsPerUpdate: FIXED.stepsPerUpdate,
-      learningRate: FIXED.learningRate,
-      epochs: FIXED.epochs,
-      minibatches: FIXED.minibatches,
-      clipRange: c.clipRange,
-      entropyCoef: FIXED.entropyCoef,
-      klCoef: c.klCoef,
-      klPenalty: 'reward',
-      adaptiveKl: true,
-      klTarget: c.klTarget,
-      klFactor: FIXED.klFactor,
-      klController: 'window',
-      gamma: 1, // one-step episodes: the return is the reward
-    },
+    config: { seed: c.seed, ...RLHF_PPO, clipRange: c.clipRange, klCoef: c.klCoef, klTarget: c.klTarget },
   });
   const allPrompts = new Float32Array(dataset.size * env.observationSize);
   for (let i = 0; i < dataset.size; i++) dataset.encode(i, allPrompts, i * env.observationSize);

@@ -63,20 +63,23 @@ function stop(): void {
 }
 
 /** One PPO update, then the next one after PACE_MS unless paused or finished. */
-function step(): void {
+async function step(): Promise<void> {
   timer = undefined;
   if (!running || !run) return;
+  const current = run;
   try {
     const start = performance.now();
-    const metrics = run.trainer.update();
+    // the synchronous engine resolves within microtasks: no message is handled mid-update
+    const metrics = await current.trainer.update();
+    if (run !== current) return; // reset while the update ran
     const probabilities = responseProbabilities(run);
     const msPerUpdate = performance.now() - start;
     const point = {
       update: run.trainer.updateCount,
-      reward: metrics['reward_mean']!,
-      klToRef: metrics['kl_to_ref']!,
-      klCoef: metrics['kl_coef']!,
-      entropy: metrics['entropy']!,
+      reward: metrics.reward_mean,
+      klToRef: metrics.kl_to_ref,
+      klCoef: metrics.kl_coef,
+      entropy: metrics.entropy,
     };
     post({ type: 'update', point, probabilities, msPerUpdate });
     if (run.trainer.updateCount >= UPDATES) {

@@ -32,6 +32,11 @@
 // - A single sample has no batch to whiten its advantage over, so advantages are not normalised;
 //   the critic's baseline (a learned expected reward per prompt) centres them instead.
 //
+// The update itself is the SDK's PPO step (sdk/algos/ppo/step.ts, ppoStep) on a RolloutBatch of
+// the request's samples, in order (no shuffle: one minibatch of all of them), with the exact KL
+// as an extra loss term; trainer.json's PRNG state and optimizer counters are checked with the
+// SDK's checkpoint helpers (checkRngState, checkOptimizerCounters).
+//
 // Every update is all-or-nothing: the state is snapshotted first and restored if anything
 // throws (a non-finite loss, say), so a failed request never leaves a half-applied update.
 
@@ -39,23 +44,23 @@ import {
   ActorCritic,
   Adam,
   CheckpointError,
-  NumericError,
   Tensor,
+  TensorRolloutBatch,
   ValueError,
-  clipGradNorm,
+  checkOptimizerCounters,
+  checkRngState,
   decodeCheckpoint,
   encodeCheckpoint,
-  entropyFromLogits,
   getRngState,
   logProbOf,
   noGrad,
-  ppoClipLoss,
+  ppoStep,
   sampleCategorical,
   seed,
   setRngState,
-  valueLoss,
   type Core,
   type LoadedCheckpoint,
+  type PpoStepConfig,
   type StateDict,
 } from '../../../sdk/index';
 
@@ -83,6 +88,20 @@ export const ONLINE_PPO = {
   /** Global gradient-norm clip. */
   maxGradNorm: 0.5,
 } as const;
+
+/** The PPO step's settings for one request: E epochs of one minibatch, no whitening, no value clip. */
+const STEP: PpoStepConfig = {
+  epochs: ONLINE_PPO.epochs,
+  minibatches: 1,
+  normalizeAdvantages: false,
+  clipRange: ONLINE_PPO.clipRange,
+  valueClip: 0,
+  entropyCoef: ONLINE_PPO.entropyCoef,
+  valueCoef: ONLINE_PPO.valueCoef,
+  maxGradNorm: ONLINE_PPO.maxGradNorm,
+  klEstimator: 'k2', // unused: the KL term is the exact one (extraLoss)
+  targetKl: 0,
+};
 
 /** Most samples one feedback request may carry. */
 export const MAX_FEEDBACK_BATCH = 32;
@@ -186,52 +205,40 @@ export class OnlinePPO {
       throw new ValueError(`feedback batch must hold 1 to ${MAX_FEEDBACK_BATCH} samples, got ${batch.length}`);
     }
     return this.transaction(() => {
-      const c = ONLINE_PPO;
       const n = batch.length;
       const prompts = batch.map((f) => f.prompt);
       const actions = Float32Array.from(batch, (f) => f.action);
       const rewards = Float32Array.from(batch, (f) => f.reward);
 
       // Starting point of the update, without gradients.
-      const { oldLogProbs, advantages } = noGrad(() => {
-        const { logits, values } = this.policy.forward(this.observations(prompts));
-        const oldLogProbs = logProbOf(logits, Tensor.from(actions, [n], { core: this.core })).toArray();
-        const baseline = values.toArray();
-        return { oldLogProbs, advantages: rewards.map((r, i) => r - baseline[i]!) };
+      const observations = this.observations(prompts).toArray();
+      const { oldLogProbs, baseline } = noGrad(() => {
+        const { logits, values } = this.policy.forward(Tensor.from(observations, [n, PROMPTS.length], { core: this.core }));
+        return { oldLogProbs: logProbOf(logits, Tensor.from(actions, [n], { core: this.core })).toArray(), baseline: values.toArray() };
       });
       this.core.endStep();
 
-      const params = this.policy.parameters();
-      let last = { policyLoss: 0, clipfrac: 0, approxKl: 0 };
-      for (let epoch = 0; epoch < c.epochs; epoch++) {
-        const obs = this.observations(prompts);
-        const { logits, values } = this.policy.forward(obs);
-        const logp = logProbOf(logits, Tensor.from(actions, [n], { core: this.core }));
-        const pg = ppoClipLoss({
-          logp,
-          oldLogp: Tensor.from(oldLogProbs, [n], { core: this.core }),
-          advantages: Tensor.from(advantages, [n], { core: this.core }),
-          clipRange: c.clipRange,
-        });
-        const kl = this.exactKl(logits, obs).mean();
-        const critic = valueLoss({ values, returns: Tensor.from(rewards, [n], { core: this.core }) }).loss;
-        const entropy = entropyFromLogits(logits).mean();
-        const loss = pg.loss.add(kl.mul(c.klCoef)).add(critic.mul(c.valueCoef)).sub(entropy.mul(c.entropyCoef));
-        const lossValue = loss.item();
-        if (!Number.isFinite(lossValue)) throw new NumericError(`online PPO loss is ${lossValue} (epoch ${epoch})`);
-        loss.backward();
-        clipGradNorm(params, c.maxGradNorm);
-        this.optimizer.step();
-        this.optimizer.zeroGrad();
-        last = { policyLoss: pg.loss.item(), clipfrac: pg.clipfrac, approxKl: pg.approxKl };
-        this.core.endStep();
+      // The request as a RolloutBatch (n rows of one step), checked once here, then the PPO step.
+      const rollout = TensorRolloutBatch.fromArrays(
+        { observations, observationSize: PROMPTS.length, actions, oldLogProbs, values: baseline, rewards, advantages: rewards.map((r, i) => r - baseline[i]!), returns: rewards },
+        this.core,
+      );
+      let last;
+      try {
+        last = ppoStep(this.policy, rollout, STEP, this.optimizer, {
+          shuffle: false,
+          extraLoss: ({ observations: obs, logits }) => this.exactKl(logits, obs).mean().mul(ONLINE_PPO.klCoef),
+          label: `feedback update ${this.updates + 1}`,
+        }).last;
+      } finally {
+        rollout.free();
       }
 
       this.feedbackCount += n;
       this.updates++;
       const table = this.policyTable().klToRef;
       const klToRef = prompts.reduce((sum, p) => sum + table[p]!, 0) / n;
-      return { samples: n, updates: this.updates, klToRef, ...last };
+      return { samples: n, updates: this.updates, klToRef, policyLoss: last.policyLoss, clipfrac: last.clipfrac, approxKl: last.approxKl };
     });
   }
 
@@ -294,12 +301,11 @@ export class OnlinePPO {
       const v = t[name];
       return Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(`${name} ${JSON.stringify(v)} is not a non-negative integer`);
     };
-    const counters = t['optimizer'] as { stepCount?: unknown; lr?: unknown } | undefined;
-    if (typeof counters !== 'object' || counters === null) fail('trainer.json has no optimizer counters');
+    const field = (name: string, what: string, value: unknown): never => fail(`${name} ${JSON.stringify(value) ?? String(value)}: ${what}`);
+    const counters = t['optimizer'];
+    checkOptimizerCounters(counters, field);
     const rng = t['rngState'];
-    if (!Array.isArray(rng) || rng.length !== 4 || rng.some((w) => !Number.isInteger(w) || w < 0 || w >= 2 ** 32) || rng.every((w) => w === 0)) {
-      fail(`rngState ${JSON.stringify(rng)} is not four 32-bit words, not all zero`);
-    }
+    checkRngState(rng, 'rngState', field);
     const split = (prefix: string): StateDict => {
       const out: StateDict = {};
       for (const [name, data] of Object.entries(checkpoint.model)) if (name.startsWith(prefix)) out[name.slice(prefix.length)] = data;
@@ -322,8 +328,8 @@ export class OnlinePPO {
     return {
       policy,
       reference,
-      optimizer: { stepCount: counters!.stepCount as number, lr: counters!.lr as number, tensors: optimizerTensors },
-      rng: rng as number[],
+      optimizer: { stepCount: counters.stepCount, lr: counters.lr, tensors: optimizerTensors },
+      rng,
       feedbackCount: count('feedbackCount'),
       updates: count('updates'),
     };

@@ -8,6 +8,7 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointState, type LoadedCheckp
 import { CheckpointError } from '../../core/errors';
 import type { StateDict } from '../../core/module';
 import type { PPOTrainer } from './trainer';
+import { checkOptimizerCounters, checkTrainerState } from './trainer_state';
 
 function prefixed(prefix: string, state: StateDict): StateDict {
   const out: StateDict = {};
@@ -45,19 +46,29 @@ export async function saveTrainerCheckpoint(dir: string, trainer: PPOTrainer): P
   await saveCheckpoint(dir, trainerCheckpointState(trainer));
 }
 
-/** Restores a trainer (built with the same environment, policy architecture and config) from checkpoint contents. */
+/**
+ * Restores a trainer (built with the same environment, policy architecture and config) from
+ * checkpoint contents. Everything is checked before anything is loaded: the model's tensor
+ * names and shapes, and every field of trainer.json (CheckpointError naming it).
+ */
 export function restoreTrainer(trainer: PPOTrainer, checkpoint: LoadedCheckpoint): void {
   if (checkpoint.metadata['format'] !== 'novarl-ppo') {
     throw new CheckpointError(`not a NovaRL PPO checkpoint (metadata format is ${JSON.stringify(checkpoint.metadata['format'])})`, 'mismatch');
   }
   checkArchitecture(trainer, checkpoint);
   if (!checkpoint.optimizer) throw new CheckpointError('the checkpoint has no optimizer state', 'mismatch');
-  const counters = checkpoint.trainer['optimizer'] as { stepCount: number; lr: number } | undefined;
-  if (!counters) throw new CheckpointError('trainer.json has no optimizer counters', 'mismatch');
+  const fail = (field: string, what: string, value: unknown): never => {
+    throw new CheckpointError(`trainer.json: ${field} ${what}, got ${JSON.stringify(value) ?? String(value)}`, 'mismatch', 'trainer.json');
+  };
+  const state = checkpoint.trainer;
+  if (!('optimizer' in state)) fail('optimizer', 'is missing (no optimizer counters)', undefined);
+  const counters = state['optimizer'];
+  checkOptimizerCounters(counters, fail);
+  checkTrainerState(state, { numEnvs: trainer.env.numEnvs, observationSize: trainer.env.observationSize });
   trainer.policy.loadStateDict(unprefixed('policy.', checkpoint.model));
   if (trainer.reference !== 'tie') trainer.reference.loadStateDict(unprefixed('reference.', checkpoint.model));
   trainer.optimizer.loadStateDict({ ...counters, tensors: checkpoint.optimizer as Record<string, Float32Array> });
-  trainer.loadTrainerState(checkpoint.trainer as unknown as ReturnType<PPOTrainer['trainerState']>);
+  trainer.loadTrainerState(state);
 }
 
 /**

@@ -27,12 +27,18 @@ export interface PPOConfig {
   epochs: number;
   /** Minibatches per epoch (CleanRL num_minibatches). */
   minibatches: number;
-  /** Whiten advantages per minibatch (CleanRL norm_adv). */
+  /**
+   * Whiten advantages per minibatch (CleanRL norm_adv). Whitened advantages have unit scale
+   * whatever the rewards' scale, so a loss-side KL penalty (klPenalty 'loss') of a fixed beta
+   * is swamped by them; put the KL in the reward, or turn this off, to keep the penalty's weight.
+   */
   normalizeAdvantages: boolean;
   /** Adam epsilon (CleanRL uses 1e-5). */
   adamEps: number;
   /** Clip the global gradient norm to this (0 disables). */
   maxGradNorm: number;
+  /** Stop an update's epochs once the last minibatch's approx_kl exceeds this (CleanRL target_kl; 0 disables). */
+  targetKl: number;
 
   // ---- PPO loss
   /** Surrogate clipping epsilon; > 0 enables clipping, 0 gives the plain policy gradient surrogate. */
@@ -47,9 +53,18 @@ export interface PPOConfig {
   // ---- KL control against the reference model
   /** Initial KL coefficient beta; 0 disables the KL penalty (kl_to_ref is still logged). */
   klCoef: number;
-  /** Where the penalty goes: per-step reward shaping (InstructGPT) or a term in the loss. */
+  /**
+   * Where the penalty goes: per-step reward shaping (InstructGPT) or a term in the loss.
+   * In the loss, the estimator matters (the mathematics, not an implementation choice; see
+   * lossKlWarnings): with samples a ~ pi, k1 = logp - logpRef has the loss gradient grad logp,
+   * whose expectation under pi is 0 (the KL's gradient comes through the sampling, which the
+   * loss does not differentiate): what remains raises the sampled actions' log-probs and drives
+   * the policy to greedy. k2 = (logp - logpRef)^2 / 2 has the reverse KL's gradient and reaches
+   * the KL-regularised optimum; k3 = exp(logpRef - logp) - 1 - (logpRef - logp)
+   * converges to the fixed point of the forward KL(ref || pi) instead.
+   */
   klPenalty: 'reward' | 'loss';
-  /** KL estimator for the penalty: k1 (unbiased, can be < 0), k2, k3 (unbiased, >= 0). */
+  /** KL estimator for the penalty: k1 (unbiased, can be < 0), k2, k3 (unbiased, >= 0); in the loss use k2 (see klPenalty). */
   klEstimator: KlEstimatorName;
   /** Adapt klCoef after every update to keep kl_to_ref near klTarget. */
   adaptiveKl: boolean;
@@ -79,6 +94,7 @@ export const defaultPPOConfig: PPOConfig = {
   normalizeAdvantages: true,
   adamEps: 1e-5,
   maxGradNorm: 0.5,
+  targetKl: 0,
   clipRange: 0.2,
   entropyCoef: 0.01,
   valueCoef: 0.5,
@@ -94,6 +110,9 @@ export const defaultPPOConfig: PPOConfig = {
   seed: 1,
 };
 
+/** Most rows one rollout may have: stepsPerUpdate x numEnvs (the core's permutation and index range). */
+export const MAX_ROWS = 2 ** 24;
+
 /** Fills defaults and refuses values that cannot work, naming the field. */
 export function resolvePPOConfig(partial: Partial<PPOConfig>): PPOConfig {
   // a misspelt field would otherwise be ignored silently, leaving its default in force
@@ -105,7 +124,9 @@ export function resolvePPOConfig(partial: Partial<PPOConfig>): PPOConfig {
   for (const key of positiveInt) {
     if (!Number.isInteger(config[key]) || config[key] < 1) throw new ValueError(`PPOConfig.${key} must be a positive integer (got ${config[key]})`);
   }
-  const nonNegative = ['learningRate', 'clipRange', 'entropyCoef', 'valueCoef', 'valueClip', 'klCoef', 'maxGradNorm', 'adamEps'] as const;
+  // a rollout is at most 2^24 rows (the core's permutation and index range)
+  if (config.stepsPerUpdate > MAX_ROWS) throw new ValueError(`PPOConfig.stepsPerUpdate must be at most 2^24 = ${MAX_ROWS} (got ${config.stepsPerUpdate})`);
+  const nonNegative = ['learningRate', 'clipRange', 'entropyCoef', 'valueCoef', 'valueClip', 'klCoef', 'maxGradNorm', 'targetKl', 'adamEps'] as const;
   for (const key of nonNegative) {
     if (!(config[key] >= 0) || !Number.isFinite(config[key])) throw new ValueError(`PPOConfig.${key} must be a finite number >= 0 (got ${config[key]})`);
   }
@@ -128,4 +149,24 @@ export function resolvePPOConfig(partial: Partial<PPOConfig>): PPOConfig {
   if (!(config.klFactor > 1 && config.klFactor < Infinity)) throw new ValueError(`PPOConfig.klFactor must be a finite number > 1 (got ${config.klFactor})`);
   if (!(config.klHorizon > 0 && config.klHorizon < Infinity)) throw new ValueError(`PPOConfig.klHorizon must be a finite number > 0 (got ${config.klHorizon})`);
   return config;
+}
+
+/**
+ * Warnings for configurations that run but do not do what they seem to (the mathematics of the
+ * loss-side KL; see PPOConfig.klPenalty and normalizeAdvantages). Empty when none applies.
+ */
+export function lossKlWarnings(config: PPOConfig): string[] {
+  if (config.klPenalty !== 'loss' || config.klCoef === 0) return [];
+  const warnings: string[] = [];
+  if (config.klEstimator === 'k1') {
+    warnings.push(
+      "PPOConfig: klPenalty 'loss' with klEstimator 'k1' has almost no expected gradient (E_pi[grad log pi] = 0) and drives the policy to greedy; use klEstimator 'k2' (the KL-regularised optimum) or klPenalty 'reward'",
+    );
+  }
+  if (config.normalizeAdvantages) {
+    warnings.push(
+      "PPOConfig: klPenalty 'loss' with normalizeAdvantages true: the whitened advantages (unit scale) swamp the KL term; use klPenalty 'reward' or normalizeAdvantages false",
+    );
+  }
+  return warnings;
 }

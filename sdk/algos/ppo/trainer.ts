@@ -1,9 +1,11 @@
-// PPOTrainer: synchronous PPO with clipping, an entropy bonus, a value loss, and a KL penalty
-// against a reference model (in the reward, InstructGPT-style, or in the loss), with a fixed
-// or adaptive KL coefficient. Reads top to bottom like CleanRL's ppo.py:
+// PPOTrainer: PPO with clipping, an entropy bonus, a value loss, and a KL penalty against a
+// reference model (in the reward, InstructGPT-style, or in the loss), with a fixed or adaptive
+// KL coefficient. The trainer is wiring: a rollout engine (injected; default the synchronous
+// one), a buffer, reward managers, a KL controller and the PPO step (step.ts). update() reads
+// top to bottom like CleanRL's ppo.py:
 //
 //   update():  1. learning rate (annealed)   2. rollout (no grad)   3. GAE
-//              4. the batch enters the core once   5. epochs x minibatches of PPO steps (learn())
+//              4. the rollout enters the core once (RolloutBatch)   5. ppoStep: epochs x minibatches
 //              6. KL controller   7. metrics
 //
 // The reference model ('copy' | 'tie' | a Module):
@@ -21,24 +23,28 @@ import type { Core } from '../../core/core';
 import { defaultCore } from '../../core/core';
 import { NumericError, ShapeError, ValueError } from '../../core/errors';
 import { noGrad } from '../../core/grad_mode';
-import { entropyFromLogits, klEstimate, ppoClipLoss, valueLoss } from '../../core/losses';
+import { entropyFromLogits } from '../../core/losses';
 import type { Module } from '../../core/module';
-import { Adam, clipGradNorm } from '../../core/optim';
+import { Adam } from '../../core/optim';
 import { sameShape } from '../../core/shape';
-import { getRngState, randomPermutation, sampleCategorical, seed as seedCore, setRngState } from '../../core/random';
+import { getRngState, sampleCategorical, seed as seedCore, setRngState } from '../../core/random';
 import { Tensor } from '../../core/tensor';
 import { Timer } from '../../observability/timing';
-import { RolloutBuffer, explainedVariance, whiten } from '../../buffers/rollout_buffer';
+import { RolloutBuffer, explainedVariance } from '../../buffers/rollout_buffer';
+import type { TensorRolloutBatch } from '../../buffers/rollout_batch';
 import { SyncRolloutEngine } from '../../engines/sync_rollout';
 import type { Environment } from '../../interfaces/environment';
 import type { RewardManager } from '../../interfaces/reward_manager';
-import type { ActingPolicy, ActResult } from '../../interfaces/rollout_engine';
-import type { Metrics, Trainer } from '../../interfaces/trainer';
-import { logProbOf, type ActorCritic } from '../../nn/heads';
+import type { ActingPolicy, ActResult, RolloutEngine } from '../../interfaces/rollout_engine';
+import type { Trainer } from '../../interfaces/trainer';
+import type { ActorCritic } from '../../nn/heads';
 import { CompositeRewardManager } from '../../rewards/composite';
 import { KlShapedReward } from '../../rewards/kl_shaped';
-import { resolvePPOConfig, type PPOConfig } from './config';
+import { MAX_ROWS, lossKlWarnings, resolvePPOConfig, type PPOConfig } from './config';
 import { FixedKlController, ProportionalKlController, WindowKlController, type KlController } from './kl_controller';
+import type { PPOMetrics } from './metrics';
+import { ppoStep, type PpoStepStats } from './step';
+import { checkTrainerState, type PPOTrainerState } from './trainer_state';
 
 /** A reference model: anything that maps observations to logits. */
 export interface ReferencePolicy extends Module {
@@ -51,22 +57,18 @@ export interface PPOTrainerOptions {
   config?: Partial<PPOConfig>;
   /** 'copy' (default), 'tie', or a module with logits(obs). */
   referenceModel?: 'copy' | 'tie' | ReferencePolicy;
-  /** Reward managers applied to environment rewards before the KL shaping. */
+  /** Reward managers applied to environment rewards before the KL shaping; their metrics() go into the update's metrics as `rewards/<key>`. */
   rewardManager?: RewardManager;
+  /**
+   * The rollout engine (default: a SyncRolloutEngine on `env`, seeded with config.seed). It
+   * receives the trainer's reward managers through its own options, so pass them there too.
+   */
+  engine?: RolloutEngine & { state(): unknown; loadState(state: unknown): void };
+  /** Where configuration warnings go (once per message); default console.warn. */
+  logger?: { warn(message: string): void };
 }
 
-/** The persistent tensors one rollout is copied into, once per update. */
-interface BatchTensors {
-  obs: Tensor; // (B, obsSize)
-  actions: Tensor; // (B, 1)
-  oldLogProbs: Tensor; // (B, 1)
-  advantages: Tensor; // (B, 1)
-  returns: Tensor; // (B, 1)
-  oldValues: Tensor; // (B, 1)
-  refLogProbs: Tensor; // (B, 1)
-}
-
-export class PPOTrainer implements Trainer {
+export class PPOTrainer implements Trainer<PPOMetrics> {
   readonly config: PPOConfig;
   readonly core: Core;
   readonly env: Environment;
@@ -75,14 +77,16 @@ export class PPOTrainer implements Trainer {
   readonly optimizer: Adam;
   readonly klController: KlController;
   readonly buffer: RolloutBuffer;
-  readonly engine: SyncRolloutEngine;
+  readonly engine: RolloutEngine & { state(): unknown; loadState(state: unknown): void };
   readonly timer = new Timer();
   updateCount = 0;
   /** Environment steps taken so far (all environments). */
   globalStep = 0;
   private readonly klReward?: KlShapedReward;
   private readonly userRewards?: RewardManager;
-  private batch?: BatchTensors;
+  private batch?: TensorRolloutBatch;
+  private freed = false;
+  private readonly referenceKind: 'copy' | 'tie' | 'module';
   private readonly startTime = performance.now();
   private episodesSeen = 0;
   // since this trainer was built (not restored from checkpoints), for the per-second rates
@@ -94,21 +98,30 @@ export class PPOTrainer implements Trainer {
   private rolloutRows = 0;
 
   constructor(options: PPOTrainerOptions) {
+    if (options === null || typeof options !== 'object') throw new ValueError(`PPOTrainer: needs options { env, policy, config? }, got ${String(options)}`);
     this.config = resolvePPOConfig(options.config ?? {});
     this.core = defaultCore();
+    checkEnvironment(options.env);
+    checkPolicy(options.policy);
     this.env = options.env;
     this.policy = options.policy;
     const c = this.config;
     checkPolicyFitsEnvironment(this.policy, this.env);
     const ref = options.referenceModel ?? 'copy';
     checkReference(ref, this.policy, c);
+    this.referenceKind = ref === 'copy' || ref === 'tie' ? ref : 'module';
     const batchSize = c.stepsPerUpdate * this.env.numEnvs;
+    if (batchSize > MAX_ROWS) {
+      throw new ValueError(`PPOTrainer: stepsPerUpdate x numEnvs (${c.stepsPerUpdate} x ${this.env.numEnvs}) must be at most 2^24 rows; lower stepsPerUpdate`);
+    }
     if (batchSize % c.minibatches !== 0) {
       throw new ValueError(`stepsPerUpdate x numEnvs (${batchSize}) must be divisible by minibatches (${c.minibatches})`);
     }
     if (c.normalizeAdvantages && batchSize / c.minibatches < 2) {
       throw new ValueError(`normalizeAdvantages whitens each minibatch, which needs >= 2 rows: stepsPerUpdate x numEnvs / minibatches is ${batchSize / c.minibatches}`);
     }
+    const logger = options.logger ?? consoleLogger;
+    for (const warning of lossKlWarnings(c)) warnOnce(logger, warning);
     seedCore(c.seed + 0x9e3779b9); // a stream apart from the one that initialised the policy
 
     // Reference model: frozen copy, tied, or user-given (frozen here too).
@@ -138,10 +151,26 @@ export class PPOTrainer implements Trainer {
       gaeLambda: c.gaeLambda,
       normalizeAdvantages: false, // whitened per minibatch below, as CleanRL
     });
-    this.engine = new SyncRolloutEngine(this.env, {
-      rewardManager: managers.length ? new CompositeRewardManager(managers) : undefined,
-      seed: c.seed,
-    });
+    this.rewards = managers.length ? new CompositeRewardManager(managers) : undefined;
+    this.engine = options.engine ?? new SyncRolloutEngine(this.env, { rewardManager: this.rewards, seed: c.seed });
+    if (this.engine.env !== this.env) throw new ValueError('PPOTrainer: the engine steps another environment than options.env');
+  }
+
+  /** The reward managers the default engine applies (the user's, then the KL shaping). */
+  private readonly rewards?: CompositeRewardManager;
+
+  /** Releases the core tensors this trainer made (rollout batch, Adam moments, the 'copy' reference); the trainer cannot be used afterwards. */
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.batch?.free();
+    this.batch = undefined;
+    this.optimizer.free();
+    if (this.ownsReference && this.reference !== 'tie') this.reference.free();
+  }
+
+  private get ownsReference(): boolean {
+    return this.referenceKind === 'copy';
   }
 
   /** The acting side of the policy, as the rollout engine sees it. */
@@ -158,29 +187,25 @@ export class PPOTrainer implements Trainer {
       const obs = Tensor.from(observations, [n, this.env.observationSize]);
       const { logits, values } = this.policy.forward(obs);
       const actions = sampleCategorical(logits);
-      const logProbs = logProbOf(logits, actions);
+      const logP = logits.logSoftmax(); // (n, A): the taken actions' log-probs and the exact KL share it
+      const logProbs = logP.gather(actions).toArray();
       this.rolloutEntropySum += sumOf(entropyFromLogits(logits).view());
       let refLogProbs: Float32Array;
       if (this.reference === 'tie') {
-        refLogProbs = logProbs.toArray(); // the acting policy is its own reference
+        refLogProbs = logProbs; // the acting policy is its own reference
       } else {
         const refLogits = this.reference.logits(obs);
         if (!sameShape(refLogits.shape, logits.shape)) {
           throw new ShapeError('PPOTrainer: reference.logits', [refLogits.shape, logits.shape], "the reference model must give the policy's logits shape, one logit per action");
         }
-        refLogProbs = logProbOf(refLogits, actions).toArray();
+        const logRef = refLogits.logSoftmax();
+        refLogProbs = logRef.gather(actions).toArray();
         // exact KL(pi || ref) of each row's full action distribution: never negative
-        const logP = logits.logSoftmax();
-        const kl = logP.exp().mul(logP.sub(refLogits.logSoftmax())).sum(-1);
+        const kl = logP.exp().mul(logP.sub(logRef)).sum(-1);
         this.rolloutKlSum += sumOf(kl.view());
       }
       this.rolloutRows += n;
-      return {
-        actions: Int32Array.from(actions.view()),
-        logProbs: logProbs.toArray(),
-        values: values.toArray(),
-        refLogProbs,
-      };
+      return { actions: Int32Array.from(actions.view()), logProbs, values: values.toArray(), refLogProbs };
     });
     this.core.endStep();
     return result;
@@ -194,8 +219,9 @@ export class PPOTrainer implements Trainer {
 
   // ---- one update ------------------------------------------------------------------------
 
-  update(): Metrics {
+  async update(): Promise<PPOMetrics> {
     const c = this.config;
+    if (this.freed) throw new ValueError('PPOTrainer.update: the trainer was freed');
     this.timer.reset();
 
     // 1. learning rate, annealed linearly to 0 over totalUpdates (CleanRL: frac = 1 - (update - 1) / total)
@@ -208,7 +234,7 @@ export class PPOTrainer implements Trainer {
 
     // 2. rollout with the current policy (no gradients)
     this.rolloutKlSum = this.rolloutEntropySum = this.rolloutRows = 0;
-    const rollout = this.timer.time('rollout', () => this.engine.collect(this.actingPolicy, this.buffer, c.stepsPerUpdate));
+    const rollout = await this.timer.timeAsync('rollout', () => this.engine.collect(this.actingPolicy, this.buffer, c.stepsPerUpdate));
     this.globalStep += c.stepsPerUpdate * this.env.numEnvs;
     this.stepsThisRun += c.stepsPerUpdate * this.env.numEnvs;
     this.episodesSeen += rollout.episodeReturns.length;
@@ -218,7 +244,7 @@ export class PPOTrainer implements Trainer {
     const lastValues = this.valuesOf(rollout.lastObservations);
     this.buffer.computeAdvantages(lastValues, rollout.lastDones);
 
-    // 4-5. optimisation
+    // 4-5. the rollout enters the core once; epochs x minibatches of the PPO step
     const losses = this.timer.time('update', () => this.learn());
 
     // 6. KL controller, from the exact KL to the reference over this rollout
@@ -230,7 +256,7 @@ export class PPOTrainer implements Trainer {
     // 7. metrics (glossary in README.md)
     const seconds = (performance.now() - this.startTime) / 1000;
     const times = this.timer.summary();
-    const metrics: Metrics = {
+    const metrics: PPOMetrics = {
       update: this.updateCount,
       global_step: this.globalStep,
       objective: -losses.policyLoss,
@@ -251,6 +277,8 @@ export class PPOTrainer implements Trainer {
       episodes_per_sec: this.episodesThisRun / seconds,
       episodic_return: mean(rollout.episodeReturns),
       sps: this.stepsThisRun / seconds,
+      epochs_run: losses.epochs,
+      ...this.rewardMetrics(),
       ...times,
     };
     for (const [key, value] of Object.entries(metrics)) {
@@ -270,106 +298,32 @@ export class PPOTrainer implements Trainer {
     return sum / logp.length;
   }
 
-  /** Copies the rollout into persistent core tensors (once per update). */
-  private loadBatch(): BatchTensors {
-    const b = this.buffer;
-    const rows = b.steps * b.numEnvs;
-    const column = () => Tensor.zeros([rows, 1], { persistent: true });
-    this.batch ??= {
-      obs: Tensor.zeros([rows, this.env.observationSize], { persistent: true }),
-      actions: column(),
-      oldLogProbs: column(),
-      advantages: column(),
-      returns: column(),
-      oldValues: column(),
-      refLogProbs: column(),
-    };
-    const t = this.batch;
-    t.obs.set(b.observations);
-    t.actions.set(b.actions);
-    t.oldLogProbs.set(b.logProbs);
-    t.advantages.set(b.advantages);
-    t.returns.set(b.returns);
-    t.oldValues.set(b.values);
-    t.refLogProbs.set(b.refLogProbs ?? b.logProbs);
-    return t;
+  /** The reward managers' metrics() of the last rollout step, as `rewards/<key>`. */
+  private rewardMetrics(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, value] of Object.entries(this.rewards?.metrics() ?? {})) out[`rewards/${key}`] = value;
+    return out;
   }
 
   /**
-   * One optimisation phase on the rollout in the buffer (steps 4-5 of update()): epochs x
-   * minibatches of forward, loss, backward, gradient clipping and Adam. Returns the losses and
-   * statistics averaged over every minibatch. Public for benchmarks and tests.
+   * One optimisation phase on the rollout in the buffer (steps 4-5 of update()): the rollout
+   * moves into the core once, then ppoStep runs epochs x minibatches of forward, loss, backward,
+   * gradient clipping and Adam. Returns the losses and statistics averaged over every
+   * minibatch. Public for benchmarks and tests.
    */
-  learn() {
-    const c = this.config;
-    const batch = this.loadBatch();
-    const rows = this.buffer.steps * this.buffer.numEnvs;
-    const minibatchSize = rows / c.minibatches;
-    const params = this.policy.parameters();
-    const sums = { policyLoss: 0, valueLoss: 0, objectiveUnclipped: 0, clipfrac: 0, approxKl: 0, oldApproxKl: 0, klLoss: 0, gradNorm: 0 };
-    let count = 0;
-
-    for (let epoch = 0; epoch < c.epochs; epoch++) {
-      const permutation = randomPermutation(rows).toArray();
-      this.core.endStep();
-      for (let start = 0; start < rows; start += minibatchSize) {
-        // minibatch rows, selected inside the core
-        const index = Tensor.from(permutation.subarray(start, start + minibatchSize), [minibatchSize]);
-        const take = (t: Tensor) => Tensor.embedding(t, index);
-        const column = (t: Tensor) => take(t).reshape([minibatchSize]);
-        const obs = take(batch.obs); // (mb, obsSize)
-        const actions = column(batch.actions);
-        const oldLogProbs = column(batch.oldLogProbs);
-        let advantages = column(batch.advantages);
-        if (c.normalizeAdvantages) advantages = Tensor.from(whiten(advantages.view()), [minibatchSize]);
-
-        const { logits, values } = this.policy.forward(obs);
-        const logProbs = logProbOf(logits, actions);
-
-        // policy: clipped surrogate; value: (clipped) squared error; entropy bonus
-        const pg = ppoClipLoss({ logp: logProbs, oldLogp: oldLogProbs, advantages, clipRange: c.clipRange });
-        const vLoss = valueLoss({ values, oldValues: column(batch.oldValues), returns: column(batch.returns), clipRange: c.valueClip }).loss;
-        const entropy = entropyFromLogits(logits).mean();
-        let loss = pg.loss.sub(entropy.mul(c.entropyCoef)).add(vLoss.mul(c.valueCoef));
-
-        // KL to the reference as a loss term
-        let klLoss = 0;
-        if (c.klPenalty === 'loss' && this.klController.value > 0) {
-          const kl = klEstimate(logProbs, column(batch.refLogProbs), c.klEstimator).mean();
-          const term = kl.mul(this.klController.value);
-          klLoss = term.item();
-          loss = loss.add(term);
-        }
-
-        const lossValue = loss.item();
-        if (!Number.isFinite(lossValue)) {
-          throw new NumericError(`PPO loss is ${lossValue} at update ${this.updateCount + 1}, epoch ${epoch}, minibatch ${start / minibatchSize}`);
-        }
-        loss.backward();
-        sums.gradNorm += clipGradNorm(params, c.maxGradNorm);
-        this.optimizer.step();
-        this.optimizer.zeroGrad();
-
-        sums.policyLoss += pg.loss.item();
-        sums.valueLoss += vLoss.item();
-        sums.objectiveUnclipped += pg.objectiveUnclipped;
-        sums.clipfrac += pg.clipfrac;
-        sums.approxKl += pg.approxKl;
-        sums.oldApproxKl += pg.oldApproxKl;
-        sums.klLoss += klLoss;
-        count++;
-        this.core.endStep();
-      }
-    }
-    // averages over every minibatch of every epoch (TRL's *_avg)
-    for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] /= count;
-    return sums;
+  learn(): PpoStepStats {
+    if (this.freed) throw new ValueError('PPOTrainer.learn: the trainer was freed');
+    this.batch = this.buffer.toBatch(this.batch, this.core);
+    return ppoStep(this.policy, this.batch, this.config, this.optimizer, {
+      klCoef: this.config.klPenalty === 'loss' ? this.klController.value : 0,
+      label: `update ${this.updateCount + 1}`,
+    });
   }
 
   // ---- state for checkpoints -------------------------------------------------------------
 
   /** Everything besides the weights that a bit-identical resume needs. */
-  trainerState() {
+  trainerState(): PPOTrainerState {
     return {
       updateCount: this.updateCount,
       globalStep: this.globalStep,
@@ -382,15 +336,35 @@ export class PPOTrainer implements Trainer {
     };
   }
 
-  loadTrainerState(state: ReturnType<PPOTrainer['trainerState']>): void {
+  /** Restores trainerState(); every field is checked first (CheckpointError naming it), so a bad state changes nothing. */
+  loadTrainerState(state: PPOTrainerState): void {
+    checkTrainerState(state, { numEnvs: this.env.numEnvs, observationSize: this.env.observationSize });
+    this.engine.loadState(state.engine); // checks its own fields before changing anything
     this.updateCount = state.updateCount;
     this.globalStep = state.globalStep;
     this.episodesSeen = state.episodesSeen;
     this.klController.loadState(state.klController);
     this.optimizer.lr = state.lr;
     setRngState(state.rngState);
-    this.engine.loadState(state.engine);
     if (state.rewards && this.userRewards?.loadState) this.userRewards.loadState(state.rewards);
+  }
+}
+
+/** An Environment: positive integer sizes and reset/step methods (else a TypeError deep inside). */
+function checkEnvironment(env: Environment | undefined): void {
+  if (env === null || typeof env !== 'object') throw new ValueError(`PPOTrainer: options.env must be an Environment (numEnvs, observationSize, actionCount, reset, step), got ${String(env)}`);
+  for (const field of ['numEnvs', 'observationSize', 'actionCount'] as const) {
+    const v = env[field];
+    if (!Number.isSafeInteger(v) || v < 1) throw new ValueError(`PPOTrainer: env.${field} must be a positive integer, got ${String(v)}`);
+  }
+  for (const method of ['reset', 'step'] as const) {
+    if (typeof env[method] !== 'function') throw new ValueError(`PPOTrainer: env.${method} must be a function, got ${typeof env[method]}`);
+  }
+}
+
+function checkPolicy(policy: ActorCritic | undefined): void {
+  if (policy === null || typeof policy !== 'object' || typeof policy.forward !== 'function' || typeof policy.parameters !== 'function') {
+    throw new ValueError(`PPOTrainer: options.policy must be an ActorCritic, got ${String(policy)}`);
   }
 }
 
@@ -430,4 +404,16 @@ function sumOf(values: Float32Array): number {
 
 function mean(values: number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+}
+
+const consoleLogger = { warn: (message: string) => console.warn(message) };
+const warned = new WeakMap<object, Set<string>>();
+
+/** Each message once per logger (a process building trainers in a loop warns once). */
+function warnOnce(logger: { warn(message: string): void }, message: string): void {
+  const seen = warned.get(logger) ?? new Set<string>();
+  warned.set(logger, seen);
+  if (seen.has(message)) return;
+  seen.add(message);
+  logger.warn(message);
 }
