@@ -280,3 +280,20 @@ describe('ProgressBar', () => {
     expect(() => new ProgressBar({ total: 5, every: 0 })).toThrow(ValueError);
   });
 });
+
+describe('Logger.warn', () => {
+  it('goes to the sinks that take warnings, and to console.warn when none does', () => {
+    const lines: string[] = [];
+    const got: string[] = [];
+    new Logger([new ConsoleSink({ print: (l) => lines.push(l) }), new CallbackSink(() => {})]).warn('k1 in the loss');
+    expect(lines).toEqual(['warning: k1 in the loss']);
+    const original = console.warn;
+    console.warn = (m: string) => got.push(m);
+    try {
+      new Logger([new CallbackSink(() => {})]).warn('nobody listens');
+    } finally {
+      console.warn = original;
+    }
+    expect(got).toEqual(['nobody listens']);
+  });
+});

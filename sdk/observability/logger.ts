@@ -20,6 +20,8 @@ import { NovaRLError, ValueError } from '../core/errors';
 export interface LogSink {
   /** Receives one update's metrics (already validated). */
   write(step: number, metrics: Readonly<Metrics>): void;
+  /** Receives a warning (a config that is legal but probably not meant); console.warn when absent. */
+  warn?(message: string): void;
   /** Pushes buffered output to its destination. */
   flush?(): void | Promise<void>;
   /** Flushes and releases the destination; no write may follow. */
@@ -43,6 +45,20 @@ export class Logger {
       if (typeof value !== 'number') throw new ValueError(`Logger.log: metric '${name}' is ${typeof value} ${JSON.stringify(value)}, not a number`);
     }
     for (const sink of this.sinks) sink.write(step, metrics);
+  }
+
+  /**
+   * Sends a warning to every sink that takes warnings (`LogSink.warn`), or to console.warn when
+   * none does, so a warning is never lost. PPOTrainer's `logger` option takes a Logger.
+   */
+  warn(message: string): void {
+    let delivered = false;
+    for (const sink of this.sinks) {
+      if (sink.warn === undefined) continue;
+      sink.warn(message);
+      delivered = true;
+    }
+    if (!delivered) console.warn(message);
   }
 
   async flush(): Promise<void> {
@@ -93,6 +109,10 @@ export class ConsoleSink implements LogSink {
     const keys = this.keys ?? Object.keys(metrics);
     const fields = keys.filter((key) => key in metrics).map((key) => `${key}=${formatMetric(metrics[key]!)}`);
     this.print([`step=${step}`, ...fields].join(' '));
+  }
+
+  warn(message: string): void {
+    this.print(`warning: ${message}`);
   }
 }
 

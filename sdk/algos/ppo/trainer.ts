@@ -64,7 +64,7 @@ export interface PPOTrainerOptions {
    * receives the trainer's reward managers through its own options, so pass them there too.
    */
   engine?: RolloutEngine & { state(): unknown; loadState(state: unknown): void };
-  /** Where configuration warnings go (once per message); default console.warn. */
+  /** Where configuration warnings go, once per message: a Logger (sdk/observability/logger.ts) or anything with warn(); default console.warn. */
   logger?: { warn(message: string): void };
 }
 
