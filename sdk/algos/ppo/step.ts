@@ -23,6 +23,7 @@ import type { Core } from '../../core/core';
 import { NumericError, ValueError } from '../../core/errors';
 import { entropyFromLogits, klEstimate, maskedMean, ppoClipLoss, valueLoss } from '../../core/losses';
 import { clipGradNorm, type Optimizer } from '../../core/optim';
+import { noGrad } from '../../core/grad_mode';
 import { randomPermutation } from '../../core/random';
 import { Tensor } from '../../core/tensor';
 import { whiten } from '../../buffers/rollout_buffer';
@@ -105,70 +106,76 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
   let count = 0;
   let epochsRun = 0;
 
-  for (let epoch = 0; epoch < c.epochs; epoch++) {
-    // b_inds: drawn in the core; read once per epoch, since each minibatch ends a core step
-    const order = shuffle ? randomPermutation(rows, core).toArray() : undefined;
-    core.endStep();
-    let approxKl = 0;
-    for (let start = 0; start < rows; start += minibatchSize) {
-      // mb_inds: the minibatch's rows, selected inside the core (all rows in order: the batch itself)
-      const all = order === undefined && minibatchSize === rows;
-      const index = all ? undefined : Tensor.from(order ? order.subarray(start, start + minibatchSize) : range(start, minibatchSize), [minibatchSize], { core });
-      const take = (t: Tensor) => (index ? Tensor.embedding(t, index) : t); // (mb, T)
-      const observations = take(batch.observations);
-      const actions = take(batch.actions);
-      const oldLogProbs = take(batch.oldLogProbs);
-      const mask = batch.dense ? undefined : take(batch.mask);
-      let advantages = take(batch.advantages);
-      if (c.normalizeAdvantages) advantages = Tensor.from(whiten(advantages.view()), advantages.shape, { core });
-
-      const { logits, values: newValues } = policy.forward(observations);
-      // single steps: logits (mb, A) with actions (mb); sequences: (mb, T, V) with (mb, T)
-      const logProbs = logProbOf(logits, T === 1 ? actions.reshape([minibatchSize]) : actions).reshape([minibatchSize, T]);
-      const values = newValues.reshape([minibatchSize, T]);
-
-      // pgLoss = mean(max(pgLoss1, pgLoss2)), pgLoss1 = -A ratio, pgLoss2 = -A clip(ratio); ratio = exp(logratio)
-      const pg = ppoClipLoss({ logp: logProbs, oldLogp: oldLogProbs, advantages, mask, clipRange: c.clipRange });
-      approxKl = pg.approxKl;
-      // vLoss: (clipped) squared error against the returns
-      const vLoss = valueLoss({ values, oldValues: c.valueClip > 0 ? take(batch.values) : undefined, returns: take(batch.returns), mask, clipRange: c.valueClip }).loss;
-      const meanOf = (x: Tensor) => (mask ? maskedMean(x, mask) : x.mean());
-      const entropy = meanOf(entropyFromLogits(logits));
-      let loss = pg.loss.sub(entropy.mul(c.entropyCoef)).add(vLoss.mul(c.valueCoef));
-
-      // KL to the reference as a loss term
-      let klLoss = 0;
-      if (klCoef > 0) {
-        const kl = meanOf(klEstimate(logProbs, take(batch.refLogProbs), c.klEstimator));
-        const term = kl.mul(klCoef);
-        klLoss = term.item();
-        loss = loss.add(term);
-      }
-      if (options.extraLoss) loss = loss.add(options.extraLoss({ observations, logits, logProbs }));
-
-      const lossValue = loss.item();
-      if (!Number.isFinite(lossValue)) {
-        throw new NumericError(`PPO loss is ${lossValue}${where}, epoch ${epoch}, minibatch ${start / minibatchSize}`);
-      }
-      loss.backward();
-      sums.gradNorm += clipGradNorm(params, c.maxGradNorm);
-      optimizer.step();
-      optimizer.zeroGrad();
-
-      last = { policyLoss: pg.loss.item(), valueLoss: vLoss.item(), clipfrac: pg.clipfrac, approxKl: pg.approxKl };
-      sums.policyLoss += last.policyLoss;
-      sums.valueLoss += last.valueLoss;
-      sums.objectiveUnclipped += pg.objectiveUnclipped;
-      sums.clipfrac += pg.clipfrac;
-      sums.approxKl += pg.approxKl;
-      sums.oldApproxKl += pg.oldApproxKl;
-      sums.klLoss += klLoss;
-      count++;
+  // b_inds lives in a persistent tensor, since each minibatch ends a core step: the permutation
+  // never leaves the core (drawn there, copied in place, narrowed per minibatch)
+  const order = shuffle || minibatchSize < rows ? Tensor.zeros([rows], { persistent: true, core }) : undefined;
+  try {
+    if (order && !shuffle) noGrad(() => Tensor.from(range(0, rows), [rows], { core }).writeInto(order, 0, 0), core);
+    for (let epoch = 0; epoch < c.epochs; epoch++) {
+      if (order && shuffle) noGrad(() => randomPermutation(rows, core).writeInto(order, 0, 0), core);
       core.endStep();
+      let approxKl = 0;
+      for (let start = 0; start < rows; start += minibatchSize) {
+        // mb_inds: the minibatch's rows, selected inside the core (all rows in order: the batch itself)
+        const index = order?.narrow(0, start, minibatchSize);
+        const take = (t: Tensor) => (index ? Tensor.embedding(t, index) : t); // (mb, T)
+        const observations = take(batch.observations);
+        const actions = take(batch.actions);
+        const oldLogProbs = take(batch.oldLogProbs);
+        const mask = batch.dense ? undefined : take(batch.mask);
+        let advantages = take(batch.advantages);
+        if (c.normalizeAdvantages) advantages = Tensor.from(whiten(advantages.view()), advantages.shape, { core });
+
+        const { logits, values: newValues } = policy.forward(observations);
+        // single steps: logits (mb, A) with actions (mb); sequences: (mb, T, V) with (mb, T)
+        const logProbs = logProbOf(logits, T === 1 ? actions.reshape([minibatchSize]) : actions).reshape([minibatchSize, T]);
+        const values = newValues.reshape([minibatchSize, T]);
+
+        // pgLoss = mean(max(pgLoss1, pgLoss2)), pgLoss1 = -A ratio, pgLoss2 = -A clip(ratio); ratio = exp(logratio)
+        const pg = ppoClipLoss({ logp: logProbs, oldLogp: oldLogProbs, advantages, mask, clipRange: c.clipRange });
+        approxKl = pg.approxKl;
+        // vLoss: (clipped) squared error against the returns
+        const vLoss = valueLoss({ values, oldValues: c.valueClip > 0 ? take(batch.values) : undefined, returns: take(batch.returns), mask, clipRange: c.valueClip }).loss;
+        const meanOf = (x: Tensor) => (mask ? maskedMean(x, mask) : x.mean());
+        const entropy = meanOf(entropyFromLogits(logits));
+        let loss = pg.loss.sub(entropy.mul(c.entropyCoef)).add(vLoss.mul(c.valueCoef));
+
+        // KL to the reference as a loss term
+        let klLoss = 0;
+        if (klCoef > 0) {
+          const kl = meanOf(klEstimate(logProbs, take(batch.refLogProbs), c.klEstimator));
+          const term = kl.mul(klCoef);
+          klLoss = term.item();
+          loss = loss.add(term);
+        }
+        if (options.extraLoss) loss = loss.add(options.extraLoss({ observations, logits, logProbs }));
+
+        const lossValue = loss.item();
+        if (!Number.isFinite(lossValue)) {
+          throw new NumericError(`PPO loss is ${lossValue}${where}, epoch ${epoch}, minibatch ${start / minibatchSize}`);
+        }
+        loss.backward();
+        sums.gradNorm += clipGradNorm(params, c.maxGradNorm);
+        optimizer.step();
+        optimizer.zeroGrad();
+
+        last = { policyLoss: pg.loss.item(), valueLoss: vLoss.item(), clipfrac: pg.clipfrac, approxKl: pg.approxKl };
+        sums.policyLoss += last.policyLoss;
+        sums.valueLoss += last.valueLoss;
+        sums.objectiveUnclipped += pg.objectiveUnclipped;
+        sums.clipfrac += pg.clipfrac;
+        sums.approxKl += pg.approxKl;
+        sums.oldApproxKl += pg.oldApproxKl;
+        sums.klLoss += klLoss;
+        count++;
+        core.endStep();
+      }
+      epochsRun++;
+      // CleanRL's target_kl: stop the update once the policy moved too far from the rollout's
+      if (c.targetKl > 0 && approxKl > c.targetKl) break;
     }
-    epochsRun++;
-    // CleanRL's target_kl: stop the update once the policy moved too far from the rollout's
-    if (c.targetKl > 0 && approxKl > c.targetKl) break;
+  } finally {
+    order?.free();
   }
   for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] /= count;
   return { ...sums, epochs: epochsRun, minibatches: count, last };
