@@ -1,6 +1,16 @@
 // Generation with a KV cache (sdk/nn/generate.ts) against generation that recomputes the whole
 // sequence every step, against each row alone, against argmax and tokenLogProbs of the final
 // sequences; seeds, stop tokens, leaks and typed errors.
+//
+// Why cached and recomputed log-probs agree to a few float32 ulps, not bit for bit: the fused
+// attention (assembly/ops/attention.ts) works in blocks of 32 query rows, each over the keys up to
+// its block's last row (width = P + i0 + n), and sums a row's softmax denominator with
+// sumCanonical: 4 lanes over the first width & ~3 terms, then a serial tail. A cached step has
+// one query and width P + 1; in the full pass the same query row sits in a block with a larger
+// width, so the same nonzero terms (the future ones are exact zeros) fall into other lanes or
+// the tail, and the sum rounds differently. The same holds for a left-padded row against the row
+// alone (its keys sit at other indices). Tokens are the same (no near-ties); log-probs differ by
+// at most ~5e-7 absolute (measured), checked at 1e-5 relative + 1e-6 absolute.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GPT, KVCache, NumericError, Tensor, ValueError, generate, init, normal_, sampleTokens, seed, type Core, type GenerateOptions, type GenerateResult } from '../sdk/index';
