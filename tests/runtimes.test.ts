@@ -295,3 +295,70 @@ describe('the same training run on every runtime', () => {
     }
   });
 });
+
+// Generation (examples/determinism/generate.mjs): a tiny GPT samples with a seed, and the hash of
+// its ids and log-prob bits must be the same on every runtime and both builds. (workerd: not yet;
+// it needs its own worker config.)
+describe('the same generation on every runtime', () => {
+  const GENERATE = join(EXAMPLE, 'generate.mjs');
+  const generations = new Map<string, { simd: string; scalar: string; tokens: number }>();
+  const parseGeneration = (output: string, label: string) => {
+    const line = output.split('\n').find((l) => l.startsWith('novarl-generation '));
+    if (!line) throw new Error(`${label} printed no generation line; its output was:\n${output}`);
+    return JSON.parse(line.slice('novarl-generation '.length)) as { simd: string; scalar: string; tokens: number };
+  };
+  const scripts: [string, () => Promise<string | undefined>, (bin: string) => string[]][] = [
+    ['node', async () => process.execPath, () => [GENERATE]],
+    ['bun', () => runtimeBinary('bun'), () => [GENERATE]],
+    ['deno', () => runtimeBinary('deno'), () => ['run', '--allow-read', GENERATE]],
+  ];
+  for (const [label, binary, args] of scripts) {
+    it(label, async ({ skip }) => {
+      const bin = await binary();
+      if (!bin) return missing(`${label} (generation)`, `node_modules/.bin/${label} does not run`, `npm install (${label} is a devDependency)`, skip);
+      const { stdout } = await run(bin, args(bin), { cwd: ROOT, timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } });
+      generations.set(label, parseGeneration(stdout, label));
+    });
+  }
+
+  it('chromium (plain ESM with an import map)', async ({ skip }) => {
+    if (!existsSync(CHROMIUM)) return missing('chromium (generation)', `${CHROMIUM} not found`, 'apt-get install chromium (Debian), or set CHROMIUM_PATH', skip);
+    const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<import('node:http').Server> };
+    const pageDir = mkdtempSync(join(tmpdir(), 'novarl-generate-'));
+    writeFileSync(
+      join(pageDir, 'index.html'),
+      `<!doctype html><link rel="icon" href="data:,"><script type="importmap">{ "imports": { "novarl": "/dist/index.browser.js" } }</script><pre id="result"></pre>
+<script type="module">
+import { generateBoth } from '/examples/determinism/generate.mjs';
+const out = document.getElementById('result');
+try { out.textContent = await generateBoth('chromium'); } catch (error) { out.textContent = 'error ' + (error.stack ?? error); }
+out.dataset.done = 'true';
+</script>`,
+    );
+    const server = await serve({ '/': ROOT, '/generate/': pageDir });
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'], timeout: RUN_TIMEOUT_MS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/generate/index.html`);
+      await page.waitForSelector('#result[data-done]', { timeout: RUN_TIMEOUT_MS });
+      generations.set('chromium', parseGeneration((await page.textContent('#result')) ?? '', 'chromium'));
+    } finally {
+      await browser.close();
+      await new Promise((r) => server.close(r));
+      rmSync(pageDir, { recursive: true, force: true });
+    }
+  });
+
+  it('every runtime and both builds generate the same ids and log-prob bits', () => {
+    const rows = [...generations.entries()];
+    console.log(['generation hashes (FNV-1a of ids - of log-prob bits):', ...rows.map(([label, r]) => `  ${label.padEnd(20)} simd ${r.simd}  scalar ${r.scalar}`)].join('\n'));
+    expect(generations.has('node')).toBe(true);
+    const reference = generations.get('node')!;
+    expect(reference.tokens).toBeGreaterThan(20); // it really generated
+    for (const [label, r] of rows) {
+      expect(r.scalar, `${label}: scalar build vs SIMD build`).toBe(r.simd);
+      expect(r.simd, `${label} vs node`).toBe(reference.simd);
+    }
+  });
+});
