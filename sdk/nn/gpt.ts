@@ -296,7 +296,7 @@ export class GPT extends Module {
     const mask = options.attentionMask === undefined ? undefined : this.hostRows(options.attentionMask, 'attentionMask', B, T);
     if (mask) checkMask(mask);
     const positions = options.positionIds === undefined ? defaultPositions(B, T, mask) : this.hostRows(options.positionIds, 'positionIds', B, T);
-    return this.blocks(tokens, positions, mask && Tensor.from(mask, [B, T], { core: this.core }));
+    return this.blocks(tokens, positions, keyMaskOf(mask, [B, T], this.core));
   }
 
   /**
@@ -323,7 +323,7 @@ export class GPT extends Module {
     const mask = this.hostRows(options.attentionMask, 'attentionMask', B, past + T);
     checkMask(mask);
     const positions = this.hostRows(options.positionIds, 'positionIds', B, T);
-    const out = noGrad(() => this.blocks(tokens, positions, Tensor.from(mask, [B, past + T], { core: this.core }), cache), this.core);
+    const out = noGrad(() => this.blocks(tokens, positions, keyMaskOf(mask, [B, past + T], this.core), cache), this.core);
     cache.length = past + T;
     return out;
   }
@@ -466,6 +466,11 @@ function defaultPositions(B: number, T: number, mask: Float32Array | undefined):
     }
   }
   return out;
+}
+
+/** The key mask as a tensor for attention, or undefined when it masks nothing (the same result, less work). */
+function keyMaskOf(mask: Float32Array | undefined, shape: [number, number], core: Core): Tensor | undefined {
+  return mask && !mask.every((m) => m === 1) ? Tensor.from(mask, shape, { core }) : undefined;
 }
 
 function checkMask(mask: Float32Array): void {
