@@ -155,7 +155,9 @@ class Attention extends Module {
     const [B, T, C] = x.shape as [number, number, number];
     const H = this.nHead, D = C / H;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
-    const heads = (part: number): Tensor => qkv.narrow(2, part * C, C).reshape([B, T, H, D]).transpose(1, 2); // (B, H, T, D)
+    // (B, T, C) -> (B, H, T, D); with one token (a decoding step) the transpose moves nothing
+    const toHeads = (t: Tensor): Tensor => (T === 1 ? t.reshape([B, H, 1, D]) : t.reshape([B, T, H, D]).transpose(1, 2));
+    const heads = (part: number): Tensor => toHeads(qkv.narrow(2, part * C, C));
     let k = heads(1), v = heads(2);
     if (cached) {
       const { cache, layer } = cached;
@@ -166,7 +168,7 @@ class Attention extends Module {
       v = cache.values[layer]!.narrow(2, 0, past + T);
     }
     const y = attend(heads(0), k, v, keyMask); // (B, H, T, D)
-    return this.c_proj.forward(y.transpose(1, 2).reshape([B, T, C]));
+    return this.c_proj.forward((T === 1 ? y : y.transpose(1, 2)).reshape([B, T, C]));
   }
 }
 
