@@ -185,6 +185,37 @@ describe('generate', () => {
     m.free();
   });
 
+  it('processed log-probs under top-k and top-p equal a float64 host computation of HF\'s warpers on the final sequences', () => {
+    const m = model();
+    const [temperature, topK, topP] = [0.8, 12, 0.9];
+    const out = generate(m, PROMPTS, { maxNewTokens: 9, seed: 4, temperature, topK, topP });
+    const logits = m.forward(out.sequences, { attentionMask: out.attentionMask }).toArray(); // (B, W, V)
+    const V = CONFIG.vocabSize, L = out.promptLength;
+    PROMPTS.forEach((_, b) => {
+      const W = out.sequences[b]!.length;
+      out.completions[b]!.forEach((token, n) => {
+        const at = (b * W + L - 1 + n) * V;
+        const z = Array.from(logits.subarray(at, at + V), (x) => x / temperature);
+        // top-k: keep z >= the k-th largest; top-p: most probable first (lower index on ties),
+        // keep until the dropped tail holds at most 1 - p
+        const kth = [...z].sort((x, y) => y - x)[topK - 1]!;
+        const kept = z.map((x, j) => [x, j] as const).filter(([x]) => x >= kth).sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+        const max = kept[0]![0];
+        const total = kept.reduce((s, [x]) => s + Math.exp(x - max), 0);
+        let tail = 0;
+        let keep = kept.length;
+        while (keep > 1 && tail + Math.exp(kept[keep - 1]![0] - max) / total <= 1 - topP) tail += Math.exp(kept[--keep]![0] - max) / total;
+        const nucleus = kept.slice(0, keep);
+        expect(nucleus.some(([, j]) => j === token), `row ${b} step ${n}: the sampled token is in the nucleus`).toBe(true);
+        const sum = nucleus.reduce((s, [x]) => s + Math.exp(x - max), 0);
+        const expected = z[token]! - max - Math.log(sum);
+        expect(Math.abs(out.logProbs[b]![n]! - expected), `row ${b} step ${n}`).toBeLessThan(1e-5);
+      });
+    });
+    core.endStep();
+    m.free();
+  });
+
   it('frees every persistent tensor of its cache, on return and on error', () => {
     const m = model();
     generate(m, PROMPTS, { maxNewTokens: 4, temperature: 0 }); // warm: the tensor table and arena exist
