@@ -265,6 +265,7 @@ describe('generate', () => {
       expect(() => generate(m, prompts as number[][], options as GenerateOptions), String(message)).toThrow(ValueError);
       expect(() => generate(m, prompts as number[][], options as GenerateOptions), String(message)).toThrow(message);
     }
+    expect(() => generate({} as GPT, [[1]], { maxNewTokens: 1 })).toThrow(/model must be a GPT/);
     // the longest prompt that fits, with the most tokens that fit
     expect(generate(m, [Array(30).fill(1)], { maxNewTokens: 10, temperature: 0 }).completions[0]).toHaveLength(10);
     m.free();

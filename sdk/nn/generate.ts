@@ -17,7 +17,7 @@
 import { ValueError } from '../core/errors';
 import { noGrad } from '../core/grad_mode';
 import { sampleTokens, seed as seedCore } from '../core/random';
-import type { GPT } from './gpt';
+import { GPT } from './gpt';
 import { KVCache } from './kv_cache';
 
 export interface GenerateOptions {
@@ -58,6 +58,7 @@ export interface GenerateResult {
 
 /** Samples continuations of token-id prompts from a GPT, the whole batch one token per step. */
 export function generate(model: GPT, prompts: readonly (readonly number[])[], options: GenerateOptions): GenerateResult {
+  if (!(model instanceof GPT)) throw new ValueError('generate: model must be a GPT (sdk/nn/gpt.ts)');
   const { vocabSize, nPositions } = model.config;
   const { maxNewTokens, temperature = 1, topK = 0, topP = 1, stopTokenIds = [] } = checkOptions(options, vocabSize);
   const padTokenId = options.padTokenId ?? stopTokenIds[0] ?? 0;
