@@ -6,6 +6,7 @@
 // add new ones to BENCHES.
 
 import { benchAttention } from './attention';
+import { benchGenerate } from './generate';
 import { benchMatmul } from './matmul';
 import { benchPpoStep } from './ppo_step';
 import { printJsonLines, printTable, type BenchFn, type BenchRow } from './util';
@@ -14,6 +15,7 @@ const BENCHES: { name: string; run: BenchFn }[] = [
   { name: 'matmul', run: benchMatmul },
   { name: 'ppo_step', run: benchPpoStep },
   { name: 'attention', run: benchAttention },
+  { name: 'generate', run: benchGenerate },
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -85,3 +85,7 @@ export { ppoStep, type PpoStepConfig, type PpoStepOptions, type PpoStepStats, ty
 export { type PPOMetrics } from './algos/ppo/metrics';
 export { lossKlWarnings, MAX_ROWS } from './algos/ppo/config';
 export { checkTrainerState, checkRngState, checkOptimizerCounters, type PPOTrainerState } from './algos/ppo/trainer_state';
+// Generation: batched sampling from a GPT with a KV cache in the core (left padding, stop tokens)
+export { generate, type GenerateOptions, type GenerateResult, type FinishReason } from './nn/generate';
+export { KVCache, type KVCacheShape } from './nn/kv_cache';
+export { type GPTCachedOptions } from './nn/gpt';

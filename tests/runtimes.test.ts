@@ -10,7 +10,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -292,6 +292,120 @@ describe('the same training run on every runtime', () => {
       expect(r.parameters, label).toBe(reference.parameters);
       // The host side (reward sums in JS) is deterministic too: the same doubles everywhere.
       expect(r.rewardMean, label).toEqual(reference.rewardMean);
+    }
+  });
+});
+
+// Generation (examples/determinism/generate.mjs): a tiny GPT samples with a seed, and the hash of
+// its ids and log-prob bits must be the same on every runtime and both builds.
+describe('the same generation on every runtime', () => {
+  const GENERATE = join(EXAMPLE, 'generate.mjs');
+  const generations = new Map<string, { simd: string; scalar: string; tokens: number }>();
+  const parseGeneration = (output: string, label: string) => {
+    const line = output.split('\n').find((l) => l.startsWith('novarl-generation '));
+    if (!line) throw new Error(`${label} printed no generation line; its output was:\n${output}`);
+    return JSON.parse(line.slice('novarl-generation '.length)) as { simd: string; scalar: string; tokens: number };
+  };
+  const scripts: [string, () => Promise<string | undefined>, (bin: string) => string[]][] = [
+    ['node', async () => process.execPath, () => [GENERATE]],
+    ['bun', () => runtimeBinary('bun'), () => [GENERATE]],
+    ['deno', () => runtimeBinary('deno'), () => ['run', '--allow-read', GENERATE]],
+  ];
+  for (const [label, binary, args] of scripts) {
+    it(label, async ({ skip }) => {
+      const bin = await binary();
+      if (!bin) return missing(`${label} (generation)`, `node_modules/.bin/${label} does not run`, `npm install (${label} is a devDependency)`, skip);
+      const { stdout } = await run(bin, args(bin), { cwd: ROOT, timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } });
+      generations.set(label, parseGeneration(stdout, label));
+    });
+  }
+
+  it('workerd (the .wasm imported as a module)', async ({ skip }) => {
+    const workerd = await runtimeBinary('workerd');
+    if (!workerd) return missing('workerd (generation)', 'node_modules/.bin/workerd does not run', 'npm install (workerd is a devDependency)', skip);
+    // A worker config of its own in a temporary directory (embed paths are relative to it)
+    const dir = mkdtempSync(join(tmpdir(), 'novarl-generate-workerd-'));
+    const from = (path: string) => relative(dir, path);
+    writeFileSync(join(dir, 'worker.mjs'), "import simd from 'novarl/wasm/simd';\nimport scalar from 'novarl/wasm/scalar';\nimport { generateBoth } from 'generate.mjs';\nexport default { async fetch() { try { return new Response(await generateBoth('workerd', { simd, scalar })); } catch (error) { return new Response(`error ${error.stack ?? error}`, { status: 500 }); } } };\n");
+    writeFileSync(
+      join(dir, 'config.capnp'),
+      `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (services = [(name = "generate", worker = .worker)], sockets = [(name = "http", address = "127.0.0.1:8789", http = (), service = "generate")]);
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "worker.mjs", esModule = embed "worker.mjs"),
+    (name = "generate.mjs", esModule = embed "${from(GENERATE)}"),
+    (name = "novarl", esModule = embed "${from(join(DIST, 'index.browser.js'))}"),
+    (name = "novarl/wasm/simd", wasm = embed "${from(join(DIST, 'novarl.simd.wasm'))}"),
+    (name = "novarl/wasm/scalar", wasm = embed "${from(join(DIST, 'novarl.scalar.wasm'))}"),
+  ],
+  compatibilityDate = "2024-09-23",
+);
+`,
+    );
+    const address = `127.0.0.1:${await freePort()}`;
+    let log = '';
+    const child: ChildProcess = spawn(workerd, ['serve', join(dir, 'config.capnp'), '--socket-addr', `http=${address}`], { cwd: ROOT });
+    child.stdout?.on('data', (d) => (log += d));
+    child.stderr?.on('data', (d) => (log += d));
+    try {
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`workerd exited with code ${child.exitCode}:\n${log}`);
+        const response = await fetch(`http://${address}/`).catch(() => undefined);
+        if (response) {
+          const body = await response.text();
+          if (!response.ok) throw new Error(`workerd answered ${response.status}: ${body}`);
+          generations.set('workerd', parseGeneration(body, 'workerd'));
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`workerd did not answer on ${address}:\n${log}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('chromium (plain ESM with an import map)', async ({ skip }) => {
+    if (!existsSync(CHROMIUM)) return missing('chromium (generation)', `${CHROMIUM} not found`, 'apt-get install chromium (Debian), or set CHROMIUM_PATH', skip);
+    const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<import('node:http').Server> };
+    const pageDir = mkdtempSync(join(tmpdir(), 'novarl-generate-'));
+    writeFileSync(
+      join(pageDir, 'index.html'),
+      `<!doctype html><link rel="icon" href="data:,"><script type="importmap">{ "imports": { "novarl": "/dist/index.browser.js" } }</script><pre id="result"></pre>
+<script type="module">
+import { generateBoth } from '/examples/determinism/generate.mjs';
+const out = document.getElementById('result');
+try { out.textContent = await generateBoth('chromium'); } catch (error) { out.textContent = 'error ' + (error.stack ?? error); }
+out.dataset.done = 'true';
+</script>`,
+    );
+    const server = await serve({ '/': ROOT, '/generate/': pageDir });
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'], timeout: RUN_TIMEOUT_MS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/generate/index.html`);
+      await page.waitForSelector('#result[data-done]', { timeout: RUN_TIMEOUT_MS });
+      generations.set('chromium', parseGeneration((await page.textContent('#result')) ?? '', 'chromium'));
+    } finally {
+      await browser.close();
+      await new Promise((r) => server.close(r));
+      rmSync(pageDir, { recursive: true, force: true });
+    }
+  });
+
+  it('every runtime and both builds generate the same ids and log-prob bits', () => {
+    const rows = [...generations.entries()];
+    console.log(['generation hashes (FNV-1a of ids - of log-prob bits):', ...rows.map(([label, r]) => `  ${label.padEnd(20)} simd ${r.simd}  scalar ${r.scalar}`)].join('\n'));
+    expect(generations.has('node')).toBe(true);
+    const reference = generations.get('node')!;
+    expect(reference.tokens).toBeGreaterThan(20); // it really generated
+    for (const [label, r] of rows) {
+      expect(r.scalar, `${label}: scalar build vs SIMD build`).toBe(r.simd);
+      expect(r.simd, `${label} vs node`).toBe(reference.simd);
     }
   });
 });
