@@ -5,6 +5,7 @@
 // A benchmark is a module exporting an async function that returns rows (bench/util.ts);
 // add new ones to BENCHES.
 
+import { benchElementwise } from './elementwise';
 import { benchMatmul } from './matmul';
 import { benchPpoStep } from './ppo_step';
 import { printJsonLines, printTable, type BenchFn, type BenchRow } from './util';
@@ -12,6 +13,7 @@ import { printJsonLines, printTable, type BenchFn, type BenchRow } from './util'
 const BENCHES: { name: string; run: BenchFn }[] = [
   { name: 'matmul', run: benchMatmul },
   { name: 'ppo_step', run: benchPpoStep },
+  { name: 'elementwise', run: benchElementwise },
 ];
 
 async function main(argv: string[]): Promise<void> {
@@ -30,7 +32,7 @@ async function main(argv: string[]): Promise<void> {
     rows.push(...result);
   }
   if (!json) {
-    console.log(`node ${process.version}, one thread; GFLOP/s from the median of timed samples; ratio = novarl / peer`);
+    console.log(`node ${process.version}, one thread; figures from the median of timed samples; ratio: above 1 means NovaRL is faster`);
     printTable(rows);
   }
 }
