@@ -111,7 +111,7 @@ describe('host mirror (sdk/core/det_math.ts) and core agree bit for bit', () => 
 
 // Bounds asserted here; the measured maxima over every f32 (scripts/det_math_accuracy.ts) are in
 // assembly/README.md, and each bound sits a little above its maximum.
-const ULP_BOUND: Record<Exclude<WideName, 'gelu'>, number> = { exp: 1, expm1: 2, log: 1, tanh: 1.5, sigmoid: 2.5 };
+const ULP_BOUND: Record<Exclude<WideName, 'gelu'>, number> = { exp: 1, expm1: 2, log: 1, tanh: 1.5, sigmoid: 3 };
 
 // GELU's f32 argument z = 2 sqrt(2/pi) (x + 0.044715 x^3) carries three roundings, and
 // sigmoid(z) turns an absolute error d in z into a relative error of about |z| d for z < 0: a
