@@ -55,3 +55,6 @@ export { ppoClipLoss, klEstimate, entropyFromLogits, valueLoss, maskedMean, type
 export { Optimizer, SGD, Adam, AdamW, AdamBase, clipGradNorm, type SGDOptions, type AdamOptions, type OptimizerState } from './core/optim';
 export { seed, getRngState, setRngState, uniform_, normal_, orthogonal_, sampleCategorical, randomPermutation } from './core/random';
 export * from '../kernels/index';
+
+// Deterministic f32 transcendentals on the host, bit for bit the core's (assembly/math/det.ts)
+export { detExpF32, detExpm1F32, detLogF32, detTanhF32, detSigmoidF32, detGeluF32 } from './core/det_math';

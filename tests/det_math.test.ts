@@ -6,8 +6,9 @@
 // exhaustive version (every f32) of the accuracy check.
 
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, detMath, klEstimate, type Core } from '../sdk/index';
-import { detExpF32, detExpm1F32, detGeluF32, detLogF32, detSigmoidF32, detTanhF32 } from '../sdk/core/det_math';
+import {
+  Tensor, detExpF32, detExpm1F32, detGeluF32, detLogF32, detMath, detSigmoidF32, detTanhF32, klEstimate, type Core,
+} from '../sdk/index';
 import { expectBitwiseEqual, loadCores } from './util';
 import { ulpError, wideRef, type WideName } from './reference/elementwise';
 
