@@ -1,7 +1,7 @@
 // The numbers the core (assembly/) and the host (sdk/, kernels/) must agree on, in one place.
 // This file is AssemblyScript and TypeScript at once: only `export const NAME = integer;` lines
 // (AssemblyScript infers i32), no imports, no types. Both sides import it; tests/abi.test.ts
-// checks the few copies that still live elsewhere and reads the layout back from a real core.
+// checks that no other file keeps a copy and reads the layout back from a real core.
 
 // ---- error codes, returned by the core in place of a tensor id ---------------------------------
 export const ERR_OUT_OF_MEMORY = -1;

@@ -11,6 +11,7 @@ import { dataOf, sizeOf, rankOf, dimOf, dimFromEnd, newScratch, ERR_OUT_OF_MEMOR
 import { persistentAlloc, persistentFree, scratchAlloc } from './memory';
 import { sumCanonical } from './ops/kernels';
 import { ERR_RANK_DEFICIENT } from './abi';
+import { detExp } from './math/det';
 
 // ---- the generator ---------------------------------------------------------------------------
 
@@ -198,7 +199,7 @@ export function sampleCategorical(logits: i32): i32 {
     for (let j = 1; j < classes; j++) m = max<f32>(m, load<f32>(x + (<usize>j << 2)));
     let lastPositive = classes - 1;
     for (let j = 0; j < classes; j++) {
-      const w = Mathf.exp(load<f32>(x + (<usize>j << 2)) - m);
+      const w = detExp(load<f32>(x + (<usize>j << 2)) - m);
       store<f32>(weights + (<usize>j << 2), w);
       if (w > 0) lastPositive = j;
     }

@@ -20,15 +20,15 @@
 //   order, whose running sum of exp(z - max kept z) exceeds u * total (sampleCategorical's
 //   rule); logpProcessed = (z_t - max) - log(total).
 //
-// exp and log go through expShiftedSum (ops/kernels.ts) and the wrappers below.
+// exp and log are the core's deterministic f32 functions (math/det.ts), directly or through
+// expShiftedSum (ops/kernels.ts).
 
 import { dataOf, sizeOf, newScratch, ERR_OUT_OF_MEMORY } from './tensor';
 import { scratchAlloc } from './memory';
 import { maxRow, argmaxRow, expShiftedSum, sumCanonical, lastDim, newScratchDropLast } from './ops/kernels';
 import { randUniform } from './random';
+import { detExp, detLog } from './math/det';
 
-@inline function expf(x: f32): f32 { return Mathf.exp(x); }
-@inline function logf(x: f32): f32 { return Mathf.log(x); }
 
 // a (..., V) -> out (...) = first index of the max of each row (a NaN counts as largest), as f32
 export function opArgmax(a: i32): i32 {
@@ -97,7 +97,7 @@ function keptCount(z: usize, idx: usize, weights: usize, v: i32, topK: i32, topP
   if (topP < 1) {
     // q_i = exp(z_i - max) / sum over the kept prefix, in sorted order
     const top = zAt(z, idxAt(idx, 0));
-    for (let i = 0; i < kept; i++) store<f32>(weights + (<usize>i << 2), expf(zAt(z, idxAt(idx, i)) - top));
+    for (let i = 0; i < kept; i++) store<f32>(weights + (<usize>i << 2), detExp(zAt(z, idxAt(idx, i)) - top));
     const total = sumCanonical(weights, kept);
     const dropBelow: f32 = 1 - topP;
     let tail: f32 = 0;
@@ -134,7 +134,7 @@ export function sampleTokens(logits: i32, temperature: f32, topK: i32, topP: f32
   for (let row = 0; row < rows; row++) {
     const x = dataOf(logits) + (<usize>(row * v) << 2);
     const m = maxRow(x, v);
-    const logZ = logf(expShiftedSum(x, weights, v, m));
+    const logZ = detLog(expShiftedSum(x, weights, v, m));
     let choice: i32;
     let processed: f32 = 0;
     if (temperature == 0) {
@@ -150,13 +150,13 @@ export function sampleTokens(logits: i32, temperature: f32, topK: i32, topP: f32
         top = zAt(z, idxAt(idx, 0));
         for (let j = 0; j < v; j++) {
           const o = <usize>j << 2;
-          store<f32>(weights + o, load<i32>(flags + o) != 0 ? expf(load<f32>(z + o) - top) : 0);
+          store<f32>(weights + o, load<i32>(flags + o) != 0 ? detExp(load<f32>(z + o) - top) : 0);
         }
       } else {
         top = maxRow(z, v);
         for (let j = 0; j < v; j++) {
           const o = <usize>j << 2;
-          store<f32>(weights + o, expf(load<f32>(z + o) - top));
+          store<f32>(weights + o, detExp(load<f32>(z + o) - top));
         }
       }
       const total = sumCanonical(weights, v);
@@ -173,7 +173,7 @@ export function sampleTokens(logits: i32, temperature: f32, topK: i32, topP: f32
         if (choice < 0 && target < running) choice = j;
       }
       if (choice < 0) choice = lastPositive;
-      processed = (zAt(z, choice) - top) - logf(total);
+      processed = (zAt(z, choice) - top) - detLog(total);
     }
     store<f32>(dataOf(ids) + (<usize>row << 2), <f32>choice);
     store<f32>(dataOf(logpProcessed) + (<usize>row << 2), processed);

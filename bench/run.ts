@@ -7,6 +7,7 @@
 
 import { benchAttention } from './attention';
 import { benchGenerate } from './generate';
+import { benchElementwise } from './elementwise';
 import { benchMatmul } from './matmul';
 import { benchPpoStep } from './ppo_step';
 import { printJsonLines, printTable, type BenchFn, type BenchRow } from './util';
@@ -16,6 +17,7 @@ const BENCHES: { name: string; run: BenchFn }[] = [
   { name: 'ppo_step', run: benchPpoStep },
   { name: 'attention', run: benchAttention },
   { name: 'generate', run: benchGenerate },
+  { name: 'elementwise', run: benchElementwise },
 ];
 
 async function main(argv: string[]): Promise<void> {
@@ -34,7 +36,7 @@ async function main(argv: string[]): Promise<void> {
     rows.push(...result);
   }
   if (!json) {
-    console.log(`node ${process.version}, one thread; GFLOP/s from the median of timed samples; ratio = novarl / peer`);
+    console.log(`node ${process.version}, one thread; figures from the median of timed samples; ratio: above 1 means NovaRL is faster`);
     printTable(rows);
   }
 }

@@ -8,6 +8,8 @@ export interface BenchRow {
   /** The case, e.g. '256x256x256' (M x K x N for matmul). */
   size: string;
   novarl_gflops: number;
+  /** The unit of novarl_gflops and peer_gflops when it is not GFLOP/s (e.g. 'GB/s' for elementwise). */
+  unit?: string;
   /** The library compared against, e.g. 'tfjs-wasm'. */
   peer: string;
   peer_gflops: number;
@@ -125,10 +127,11 @@ export function printJsonLines(rows: readonly BenchRow[]): void {
 /** A plain text table, one line per row, columns padded. */
 export function printTable(rows: readonly BenchRow[]): void {
   const noteKeys = [...new Set(rows.flatMap((r) => Object.keys(r.notes ?? {})))];
-  const header = ['bench', 'size', 'novarl GFLOP/s', 'peer', 'peer GFLOP/s', 'ratio', ...noteKeys];
+  const header = ['bench', 'size', 'unit', 'novarl', 'peer', 'peer figure', 'ratio', ...noteKeys];
   const lines = rows.map((r) => [
     r.bench,
     r.size,
+    r.unit ?? 'GFLOP/s',
     r.novarl_gflops.toFixed(1),
     r.peer,
     r.peer_gflops.toFixed(1),
@@ -136,7 +139,7 @@ export function printTable(rows: readonly BenchRow[]): void {
     ...noteKeys.map((k) => (r.notes?.[k] === undefined ? '' : r.notes[k]!.toFixed(1))),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
-  const format = (cells: string[]) => cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const format = (cells: string[]) => cells.map((cell, c) => (c < 3 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   console.log(format(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const l of lines) console.log(format(l));

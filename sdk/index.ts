@@ -89,3 +89,6 @@ export { checkTrainerState, checkRngState, checkOptimizerCounters, type PPOTrain
 export { generate, type GenerateOptions, type GenerateResult, type FinishReason } from './nn/generate';
 export { KVCache, type KVCacheShape } from './nn/kv_cache';
 export { type GPTCachedOptions } from './nn/gpt';
+
+// Deterministic f32 transcendentals on the host, bit for bit the core's (assembly/math/det.ts)
+export { detExpF32, detExpm1F32, detLogF32, detTanhF32, detSigmoidF32, detGeluF32 } from './core/det_math';

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NumericError, ShapeError, StaleTensorError, Tensor, ValueError, noGrad, type Core } from '../sdk/index';
 import { TAIL_SIZES, expectBitwiseEqual, expectClose, finiteDiff, loadCores, randomData } from './util';
 import {
-  binaryOpRef, broadcastMapRef, clampRef, mapRef, unaryRef, weightedSum, whereRef,
+  binaryOpRef, broadcastMapRef, clampRef, mapRef, powRef, unaryRef, weightedSum, whereRef,
   type BinaryName, type Shape,
 } from './reference/elementwise';
 
@@ -69,6 +69,11 @@ function expectWithinUlps(actual: Float32Array, expected: Float64Array, maxUlps:
   }
 }
 
+/** |a - e| in f32 ulps at e. */
+function ulpsOff(a: number, e: number): number {
+  return a === e ? 0 : Math.abs(a - e) / ulp32(e);
+}
+
 /** Random f32 data in [lo, hi) whose elements all stay at least `margin` away from every kink. */
 function dataAvoiding(n: number, seed: number, lo: number, hi: number, kinks: readonly number[], margin = 1e-3): Float64Array {
   const x = randomData(n, seed, lo, hi);
@@ -112,15 +117,16 @@ const UNARY: UnaryCase[] = [
   { name: 'clamp(-0.5, 0.7)', apply: (x) => x.clamp(-0.5, 0.7), ref: (x) => clampRef(x, -0.5, Math.fround(0.7)), lo: -2, hi: 2, ulps: 0, kinks: [-0.5, 0.7], gradRtol: 0, gradAtol: FD_ATOL },
   { name: 'clamp(0.25)', apply: (x) => x.clamp(0.25), ref: (x) => clampRef(x, 0.25, Infinity), lo: -2, hi: 2, ulps: 0, kinks: [0.25], gradRtol: 0, gradAtol: FD_ATOL },
   { name: 'clamp(-inf, -1)', apply: (x) => x.clamp(-Infinity, -1), ref: (x) => clampRef(x, -Infinity, -1), lo: -3, hi: 1, ulps: 0, kinks: [-1], gradRtol: 0, gradAtol: FD_ATOL },
-  // musl's expf and logf are within 0.502 and 0.82 ulp of the exact result: bound 1 ulp.
+  // The core's exp and log (assembly/math/det.ts) are within 0.99 and 0.83 ulp of the exact
+  // result over all f32 (assembly/README.md): bound 1 ulp.
   // Their gradients w * y and w / x add one or two roundings to that: rtol 1e-6 (~8 ulp).
   // exp's loss reaches ~66 * e^5 ~ 1e4, so its finite differences round to ~2e-7: atol 3e-7.
   { name: 'exp', apply: (x) => x.exp(), ref: unaryRef.exp, lo: -5, hi: 5, ulps: 1, gradRtol: 1e-6, gradAtol: 3e-7 },
   { name: 'log', apply: (x) => x.log(), ref: unaryRef.log, lo: 0.05, hi: 10, ulps: 1, gradRtol: 1e-6, gradAtol: FD_ATOL },
-  // tanhf (via expm1f) is within ~2 ulp: bound 3. Its gradient 1 - y*y from the f32 output
+  // The core's tanh is within 1.33 ulp over all f32: bound 2. Its gradient 1 - y*y from the f32 output
   // has an absolute error of a few ulp(1) ~ 1.2e-7 (large relative to a tiny 1 - y^2): atol 3e-7.
-  { name: 'tanh', apply: (x) => x.tanh(), ref: unaryRef.tanh, lo: -5, hi: 5, ulps: 3, gradRtol: 1e-6, gradAtol: 3e-7 },
-  // sigmoid = 1/(1+e) or e/(1+e): exp's error plus two roundings, up to ~3 ulp. Its gradient
+  { name: 'tanh', apply: (x) => x.tanh(), ref: unaryRef.tanh, lo: -5, hi: 5, ulps: 2, gradRtol: 1e-6, gradAtol: 3e-7 },
+  // sigmoid = 1/(1+e) or e/(1+e): exp's error plus two roundings, 2.4 ulp at most over all f32. Its gradient
   // y * (1 - y) inherits 1 - y's absolute error near y = 1, like tanh's: atol 3e-7.
   { name: 'sigmoid', apply: (x) => x.sigmoid(), ref: unaryRef.sigmoid, lo: -12, hi: 12, ulps: 3, gradRtol: 1e-6, gradAtol: 3e-7 },
   // gelu = x sigmoid(2u): u = c(x + k x^3) carries ~6 roundings (~4e-7 relative), and the
@@ -128,6 +134,27 @@ const UNARY: UnaryCase[] = [
   // ulp by that bound (38 measured). The gradient s + x s(1-s) 2u' cancels near its zero
   // (x ~ -0.75), leaving an absolute error of a few 1e-8 times its terms: rtol 1e-5, atol 3e-7.
   { name: 'gelu', apply: (x) => x.gelu(), ref: unaryRef.gelu, lo: -6, hi: 6, ulps: 150, gradRtol: 1e-5, gradAtol: 3e-7 },
+  // exact: IEEE sqrt, one multiply, a sign clear. sqrt's gradient w / (2y) and square's w * 2x
+  // are one rounding each: rtol 1e-6.
+  { name: 'sqrt', apply: (x) => x.sqrt(), ref: unaryRef.sqrt, lo: 0.05, hi: 10, ulps: 0, gradRtol: 1e-6, gradAtol: FD_ATOL },
+  { name: 'square', apply: (x) => x.square(), ref: unaryRef.square, lo: -3, hi: 3, ulps: 0, gradRtol: 1e-6, gradAtol: FD_ATOL },
+  { name: 'abs', apply: (x) => x.abs(), ref: unaryRef.abs, lo: -3, hi: 3, ulps: 0, kinks: [0], gradRtol: 0, gradAtol: FD_ATOL },
+  // pow's exact exponents: x*x is one rounding; (x*x)*x, 1/(x*x) and 1/sqrt(x) two (each 2^-24
+  // relative at most, so up to 2 ulp).
+  { name: 'pow(2)', apply: (x) => x.pow(2), ref: (x) => powRef(x, 2), lo: -3, hi: 3, ulps: 0, gradRtol: 1e-6, gradAtol: FD_ATOL },
+  { name: 'pow(3)', apply: (x) => x.pow(3), ref: (x) => powRef(x, 3), lo: -3, hi: 3, ulps: 2, gradRtol: 1e-6, gradAtol: FD_ATOL },
+  { name: 'pow(0.5)', apply: (x) => x.pow(0.5), ref: (x) => powRef(x, 0.5), lo: 0.05, hi: 10, ulps: 0, gradRtol: 1e-6, gradAtol: FD_ATOL },
+  { name: 'pow(-1)', apply: (x) => x.pow(-1), ref: (x) => powRef(x, -1), lo: 0.5, hi: 4, ulps: 0, gradRtol: 1e-6, gradAtol: FD_ATOL },
+  { name: 'pow(-2)', apply: (x) => x.pow(-2), ref: (x) => powRef(x, -2), lo: 0.5, hi: 4, ulps: 2, gradRtol: 1e-6, gradAtol: 1e-7 },
+  { name: 'pow(-0.5)', apply: (x) => x.pow(-0.5), ref: (x) => powRef(x, -0.5), lo: 0.1, hi: 4, ulps: 2, gradRtol: 1e-6, gradAtol: 1e-7 },
+  // pow's general path exp(p log|x|): log's and exp's errors (<= 1 ulp each) plus the rounding of
+  // p log|x|, which exp turns into a relative error of |p log x| 2^-24: with |p log x| <= 6.5 on
+  // these ranges (|x| >= 0.3 for the integer powers of negatives), <= ~1 + 1 + 6.5 ulp: bound 8. Gradients p x^(p-1) add a rounding or two:
+  // rtol 1e-5 (the general path's error, ~1e-6, sits well inside).
+  { name: 'pow(2.5)', apply: (x) => x.pow(2.5), ref: (x) => powRef(x, 2.5), lo: 0.1, hi: 4, ulps: 8, gradRtol: 1e-5, gradAtol: 1e-7 },
+  { name: 'pow(-1.5)', apply: (x) => x.pow(-1.5), ref: (x) => powRef(x, -1.5), lo: 0.5, hi: 4, ulps: 8, gradRtol: 1e-5, gradAtol: 1e-7 },
+  { name: 'pow(4) of negatives', apply: (x) => x.pow(4), ref: (x) => powRef(x, 4), lo: -3, hi: -0.3, ulps: 8, gradRtol: 1e-5, gradAtol: 1e-7 },
+  { name: 'pow(5) of negatives', apply: (x) => x.pow(5), ref: (x) => powRef(x, 5), lo: -2.5, hi: -0.3, ulps: 8, gradRtol: 1e-5, gradAtol: 1e-7 },
 ];
 
 describe('unary ops', () => {
@@ -181,6 +208,36 @@ describe('unary ops', () => {
     expect(g[0]).toBe(0);
     expectClose(g.subarray(1, 3), [sigmoidSlope(-100), sigmoidSlope(-20)], 'left tail slopes', 1e-6, 1e-45); // subnormal: exact to 1 denormal step
     expect(Array.from(g.subarray(3))).toEqual([1, 1, 1]);
+  });
+
+  it('pow: x < 0 with a non-integer exponent is NaN; zeros, infinities and signs', () => {
+    const core = cores.simd;
+    const y = Array.from(tensor(core, [-2, -Infinity, -0, 0, Infinity, 4], [6]).pow(1.5).toArray());
+    // NaN for every x < 0, -inf included (IEEE pow would give +inf there)
+    expect(y.slice(0, 2).every(Number.isNaN)).toBe(true);
+    expect(y.slice(2, 5)).toEqual([0, 0, Infinity]);
+    expect(ulpsOff(y[5]!, 8)).toBeLessThanOrEqual(8);
+    expect(Array.from(tensor(core, [-2, -0, 0, 3], [4]).pow(-1).toArray())).toEqual([-0.5, -Infinity, Infinity, Math.fround(1 / 3)]);
+    expect(Array.from(tensor(core, [-2, -0.5, Number.NaN, Infinity], [4]).pow(0).toArray())).toEqual([1, 1, 1, 1]);
+    // odd integer powers keep the sign, even ones drop it (general path: exp(p log|x|))
+    expect(Array.from(tensor(core, [-2, -1, -0, 2], [4]).pow(5).toArray())).toEqual([-32, -1, -0, 32]);
+    expect(Array.from(tensor(core, [-2, -1, -Infinity], [3]).pow(4).toArray())).toEqual([16, 1, Infinity]);
+  });
+
+  it('pow(0) has no gradient; abs has none at 0; sqrt\'s is inf at 0', () => {
+    const core = cores.simd;
+    const x = tensor(core, [0, 2, -3], [3], true);
+    x.pow(0).sum().add(x.abs().sum()).backward();
+    expect(Array.from(x.grad()!)).toEqual([0, 1, -1]);
+    const z = tensor(core, [0, 4], [2], true);
+    z.sqrt().sum().backward();
+    expect(Array.from(z.grad()!)).toEqual([Infinity, 0.25]);
+  });
+
+  it('pow rejects a non-finite exponent with a ValueError', () => {
+    const x = tensor(cores.simd, [1, 2], [2]);
+    expect(() => x.pow(Number.NaN)).toThrow(ValueError);
+    expect(() => x.pow(Infinity)).toThrow(/pow: the exponent must be a finite number/);
   });
 
   it('gelu keeps its relative accuracy in the far left tail, where 1 + tanh(u) cancels', () => {

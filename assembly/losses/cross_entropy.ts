@@ -10,16 +10,15 @@
 // Targets arrive as f32 integers the host has checked (in [0, V), or the ignore index); each
 // forward converts them once to i32 and saves that copy with (m, log_z).
 //
-// exp and log go through expShiftedSum (kernels.ts) and the two wrappers below, so the
-// core's exp/log can be switched in one place.
+// exp and log are the core's deterministic f32 functions (math/det.ts), directly or through
+// expShiftedSum (kernels.ts).
 
 import { dataOf, gradPtrOf, newScratch, gradFor, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
 import { scratchAlloc } from '../memory';
 import { tracks, record, recOut, recA, recInt, recF0, recPtr, setRecInt, setRecF0, setRecPtr } from '../autodiff/tape';
 import { maxRow, expShiftedSum, sumCanonical, lastDim, newScratchDropLast } from '../ops/kernels';
+import { detExp, detLog } from '../math/det';
 
-@inline function expf(x: f32): f32 { return Mathf.exp(x); }
-@inline function logf(x: f32): f32 { return Mathf.log(x); }
 
 /**
  * For each of `rows` rows of logits (V): saved[2 r] = m, saved[2 r + 1] = log_z, and the
@@ -32,7 +31,7 @@ function rowStats(logits: i32, targets: i32, rows: i32, v: i32, saved: usize, tm
     const x = px + (<usize>(row * v) << 2);
     const m = maxRow(x, v);
     store<f32>(saved + (<usize>(2 * row) << 2), m);
-    store<f32>(saved + (<usize>(2 * row + 1) << 2), logf(expShiftedSum(x, tmp, v, m)));
+    store<f32>(saved + (<usize>(2 * row + 1) << 2), detLog(expShiftedSum(x, tmp, v, m)));
     store<i32>(tgt + (<usize>row << 2), <i32>load<f32>(pt + (<usize>row << 2)));
   }
 }
@@ -41,7 +40,7 @@ function rowStats(logits: i32, targets: i32, rows: i32, v: i32, saved: usize, tm
 function addSoftmaxMinusOneHot(x: usize, dx: usize, v: i32, m: f32, logZ: f32, target: i32, scale: f32): void {
   for (let j = 0; j < v; j++) {
     const o = <usize>j << 2;
-    const p = expf((load<f32>(x + o) - m) - logZ);
+    const p = detExp((load<f32>(x + o) - m) - logZ);
     const d = j == target ? p - 1 : p;
     store<f32>(dx + o, load<f32>(dx + o) + scale * d);
   }

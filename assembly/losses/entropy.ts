@@ -11,6 +11,7 @@ import { dataOf, gradPtrOf, gradFor, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor
 import { tracks, record, recOut, recA, recPtr, setRecPtr } from '../autodiff/tape';
 import { scratchAlloc } from '../memory';
 import { sumCanonical, expShiftedSum, lastDim, newScratchDropLast } from '../ops/kernels';
+import { detExp, detExpX4, detLog } from '../math/det';
 
 // out[row] = -sum_j p_j logp_j over the last axis
 export function opEntropy(logits: i32): i32 {
@@ -29,11 +30,22 @@ export function opEntropy(logits: i32): i32 {
     const logp = requires ? logpAll + (<usize>(row * classes) << 2) : logpAll;
     let m = load<f32>(x);
     for (let j = 1; j < classes; j++) m = max<f32>(m, load<f32>(x + (<usize>j << 2)));
-    const lse = Mathf.log(expShiftedSum(x, tmp, classes, m));
-    for (let j = 0; j < classes; j++) {
+    const lse = detLog(expShiftedSum(x, tmp, classes, m));
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const mv = f32x4.splat(m), lsev = f32x4.splat(lse), zero = f32x4.splat(0);
+      for (; j + 4 <= classes; j += 4) {
+        const o = <usize>j << 2;
+        const lp = f32x4.sub(f32x4.sub(v128.load(x + o), mv), lsev);
+        const p = detExpX4(lp);
+        v128.store(logp + o, lp);
+        v128.store(tmp + o, v128.bitselect(zero, f32x4.mul(p, lp), f32x4.eq(p, zero)));
+      }
+    }
+    for (; j < classes; j++) {
       const o = <usize>j << 2;
       const lp = (load<f32>(x + o) - m) - lse;
-      const p = Mathf.exp(lp);
+      const p = detExp(lp);
       store<f32>(logp + o, lp);
       store<f32>(tmp + o, p == 0 ? 0 : p * lp);
     }
@@ -59,10 +71,22 @@ function entropyBackward(r: usize): void {
   for (let row = 0; row < rows; row++) {
     const h = load<f32>(ph + (<usize>row << 2));
     const dh = load<f32>(gh + (<usize>row << 2));
-    for (let j = 0; j < classes; j++) {
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const hv = f32x4.splat(h), dhv = f32x4.splat(dh), zero = f32x4.splat(0);
+      for (; j + 4 <= classes; j += 4) {
+        const o = <usize>(row * classes + j) << 2;
+        const lp = v128.load(logpAll + o);
+        const p = detExpX4(lp);
+        const acc = v128.load(gx + o);
+        const updated = f32x4.add(acc, f32x4.mul(dhv, f32x4.mul(f32x4.neg(p), f32x4.add(lp, hv))));
+        v128.store(gx + o, v128.bitselect(updated, acc, f32x4.ne(p, zero)));
+      }
+    }
+    for (; j < classes; j++) {
       const o = <usize>(row * classes + j) << 2;
       const lp = load<f32>(logpAll + o);
-      const p = Mathf.exp(lp);
+      const p = detExp(lp);
       if (p != 0) store<f32>(gx + o, load<f32>(gx + o) + dh * (-p * (lp + h)));
     }
   }

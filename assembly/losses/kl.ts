@@ -4,12 +4,14 @@
 //   logr = logpRef - logp                                       // any shape, same for both
 //   k1   = -logr                 unbiased, can be negative
 //   k2   = logr^2 / 2            biased, non-negative
-//   k3   = exp(logr) - 1 - logr  unbiased, non-negative (computed as expm1(logr) - logr)
+//   k3   = exp(logr) - 1 - logr  unbiased, non-negative (computed as expm1(logr) - logr,
+//                                with math/det.ts detExpm1)
 //
 // Both inputs receive a gradient when they require one (a frozen reference does not).
 
 import { dataOf, gradPtrOf, newScratchLike, gradFor, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
 import { tracks, record, recOut, recA, recB, recInt, setRecInt } from '../autodiff/tape';
+import { detExpm1 } from '../math/det';
 
 const K1: i32 = 1;
 const K2: i32 = 2;
@@ -26,7 +28,7 @@ export function opKl(logp: i32, logpRef: i32, estimator: i32): i32 {
     let k: f32;
     if (estimator == K1) k = -logr;
     else if (estimator == K2) k = logr * logr * 0.5;
-    else k = Mathf.expm1(logr) - logr; // expm1(x) >= x in f32 too, so k3 >= 0 elementwise
+    else k = detExpm1(logr) - logr; // detExpm1(x) >= x in f32 too, so k3 >= 0 elementwise
     store<f32>(po + o, k);
   }
   if (requires) {
@@ -52,7 +54,7 @@ function klBackward(r: usize): void {
     let dk: f32;
     if (estimator == K1) dk = -1;
     else if (estimator == K2) dk = logr;
-    else dk = Mathf.expm1(logr);
+    else dk = detExpm1(logr);
     const d = load<f32>(g + o) * dk;
     if (gl != 0) store<f32>(gl + o, load<f32>(gl + o) - d);
     if (gr != 0) store<f32>(gr + o, load<f32>(gr + o) + d);

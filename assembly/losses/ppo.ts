@@ -23,12 +23,9 @@ import { dataOf, newScratch, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
 import { tracks } from '../autodiff/tape';
 import { scratchAlloc } from '../memory';
 import { getStat, setStat, meanDenominator, maskedMeanOf, recordSlopeBackward } from './stats';
+import { detExp, detExpX4 } from '../math/det';
+import { STAT_PPO_LOSS, STAT_OBJECTIVE_UNCLIPPED, STAT_CLIPFRAC, STAT_APPROX_KL, STAT_OLD_APPROX_KL } from '../abi';
 
-const STAT_LOSS: i32 = 0;
-const STAT_OBJECTIVE_UNCLIPPED: i32 = 1;
-const STAT_CLIPFRAC: i32 = 2;
-const STAT_APPROX_KL: i32 = 3;
-const STAT_OLD_APPROX_KL: i32 = 4;
 
 /** Statistic `index` of the last lossPpo / lossValue call (slots listed above and in value.ts). */
 export function lossStat(index: i32): f32 {
@@ -51,9 +48,22 @@ export function lossPpo(logp: i32, oldLogp: i32, advantages: i32, mask: i32, cli
   const lo: f32 = 1 - clipEps, hi: f32 = 1 + clipEps;
   const denom = meanDenominator(mask, pm, n);
 
+  // ratio = exp(logp - oldLogp), four at a time
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(ratios + o, detExpX4(f32x4.sub(v128.load(pl + o), v128.load(po + o))));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(ratios + o, detExp(load<f32>(pl + o) - load<f32>(po + o)));
+  }
+
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
-    const ratio = Mathf.exp(load<f32>(pl + o) - load<f32>(po + o));
+    const ratio = load<f32>(ratios + o);
     const adv = load<f32>(pa + o);
     const pgLoss1 = -adv * ratio;
     let pgLoss = pgLoss1;
@@ -66,12 +76,11 @@ export function lossPpo(logp: i32, oldLogp: i32, advantages: i32, mask: i32, cli
         slope = 0;
       }
     }
-    store<f32>(ratios + o, ratio);
     store<f32>(terms + o, pgLoss);
     if (requires) store<f32>(slopes + o, slope);
   }
   const loss = maskedMeanOf(terms, mask, pm, n, denom);
-  setStat(STAT_LOSS, loss);
+  setStat(STAT_PPO_LOSS, loss);
   store<f32>(dataOf(out), loss);
 
   // objective_unclipped = mean(A * ratio)

@@ -8,8 +8,8 @@
 import { sumCanonical } from '../ops/kernels';
 import { dataOf, gradPtrOf, gradFor, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
 import { record, recOut, recA, recB, recF0, recPtr, setRecF0, setRecPtr } from '../autodiff/tape';
+import { STAT_SLOTS } from '../abi';
 
-export const STAT_SLOTS: i32 = 8;
 const stats = memory.data(STAT_SLOTS << 2);
 
 @inline export function setStat(i: i32, v: f32): void {

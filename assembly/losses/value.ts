@@ -19,9 +19,8 @@ import { dataOf, newScratch, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
 import { tracks } from '../autodiff/tape';
 import { scratchAlloc } from '../memory';
 import { setStat, meanDenominator, maskedMeanOf, recordSlopeBackward } from './stats';
+import { STAT_VALUE_LOSS, STAT_VALUE_CLIPFRAC } from '../abi';
 
-const STAT_VALUE_LOSS: i32 = 5;
-const STAT_VALUE_CLIPFRAC: i32 = 6;
 
 // loss = 0.5 * mean((v - R)^2), or of the max with the clipped version
 export function lossValue(values: i32, oldValues: i32, returns: i32, mask: i32, clip: f32): i32 {

@@ -1,6 +1,7 @@
 // Shared inner loops (internal: not part of the ABI).
 
 import { newScratch, rankOf, dimOf, dimFromEnd } from '../tensor';
+import { detExp, detExpX4 } from '../math/det';
 
 // Every sum over a run of floats uses one canonical order so that the SIMD and scalar builds
 // agree bit for bit: four interleaved partial sums (lane l takes elements i = l mod 4 of the
@@ -50,13 +51,22 @@ export function maxRow(x: usize, n: i32): f32 {
 }
 
 /**
- * out[j] = exp(x[j] - m) for j < n, and their sum in the canonical order: the inner part of a
- * max-shifted log-sum-exp (softmax, log-softmax, entropy). `out` may be a row of the result.
+ * out[j] = exp(x[j] - m) for j < n (math/det.ts detExp, four at a time), and their sum in the
+ * canonical order: the inner part of a max-shifted log-sum-exp (softmax, log-softmax,
+ * entropy). `out` may be a row of the result, or x itself.
  */
 export function expShiftedSum(x: usize, out: usize, n: i32, m: f32): f32 {
-  for (let j = 0; j < n; j++) {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const mv = f32x4.splat(m);
+    for (; j + 4 <= n; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(out + o, detExpX4(f32x4.sub(v128.load(x + o), mv)));
+    }
+  }
+  for (; j < n; j++) {
     const o = <usize>j << 2;
-    store<f32>(out + o, Mathf.exp(load<f32>(x + o) - m));
+    store<f32>(out + o, detExp(load<f32>(x + o) - m));
   }
   return sumCanonical(out, n);
 }

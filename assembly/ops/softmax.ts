@@ -1,12 +1,13 @@
 // Softmax and log-softmax over the last axis, numerically stable: each row is shifted by its
 // max before exp, so the largest exponent is exp(0) = 1 and nothing overflows. x and out are
-// (rows, C). Row sums use sumCanonical (kernels.ts), exp and log are AssemblyScript's Mathf
-// (software), so the SIMD and scalar builds agree bit for bit.
+// (rows, C). Row sums use sumCanonical (kernels.ts), exp and log are math/det.ts's (four lanes
+// at a time where a row allows), so the SIMD and scalar builds agree bit for bit.
 
 import { dataOf, gradPtrOf, newScratchLike, gradFor, sizeOf, ERR_OUT_OF_MEMORY } from '../tensor';
 import { scratchAlloc } from '../memory';
 import { tracks, record, recOut, recA, failBackward } from '../autodiff/tape';
 import { sumCanonical, maxRow, lastDim, expShiftedSum } from './kernels';
+import { detExp, detExpX4, detLog } from '../math/det';
 
 // out[r, j] = exp(x[r, j] - m) / s,  m = max_j x[r, j],  s = sum_j exp(x[r, j] - m)
 export function opSoftmax(a: i32): i32 {
@@ -64,7 +65,7 @@ export function opLogSoftmax(a: i32): i32 {
     const y = dataOf(out) + (<usize>(row * c) << 2);
     const m = maxRow(x, c);
     // the output row holds exp(x - m) until the log-sum is known
-    const logSum = Mathf.log(expShiftedSum(x, y, c, m));
+    const logSum = detLog(expShiftedSum(x, y, c, m));
     for (let j = 0; j < c; j++) {
       const o = <usize>j << 2;
       store<f32>(y + o, (load<f32>(x + o) - m) - logSum);
@@ -83,9 +84,18 @@ function logSoftmaxBackward(r: usize): void {
     const base = <usize>(row * c) << 2;
     const y = dataOf(out) + base, dy = gradPtrOf(out) + base, dx = ga + base;
     const total = sumCanonical(dy, c);
-    for (let j = 0; j < c; j++) {
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const tv = f32x4.splat(total);
+      for (; j + 4 <= c; j += 4) {
+        const o = <usize>j << 2;
+        const d = f32x4.sub(v128.load(dy + o), f32x4.mul(detExpX4(v128.load(y + o)), tv));
+        v128.store(dx + o, f32x4.add(v128.load(dx + o), d));
+      }
+    }
+    for (; j < c; j++) {
       const o = <usize>j << 2;
-      store<f32>(dx + o, load<f32>(dx + o) + (load<f32>(dy + o) - Mathf.exp(load<f32>(y + o)) * total));
+      store<f32>(dx + o, load<f32>(dx + o) + (load<f32>(dy + o) - detExp(load<f32>(y + o)) * total));
     }
   }
 }

@@ -45,6 +45,11 @@ export interface CoreExports {
   opGelu(a: Id): Id;
   opSigmoid(a: Id): Id;
   opClamp(a: Id, lo: number, hi: number): Id;
+  opSqrt(a: Id): Id;
+  opSquare(a: Id): Id;
+  opAbs(a: Id): Id;
+  /** x^p for a constant, finite p (exact for p in {0, 1, 2, 3, 0.5, -1, -2, -0.5}). */
+  opPow(a: Id, p: number): Id;
 
   // ops: reductions and softmax (assembly/ops/reduce.ts, softmax.ts)
   opSum(a: Id): Id;

@@ -5,13 +5,9 @@
 import { ShapeError, ValueError } from './errors';
 import { sameShape } from './shape';
 import { Tensor } from './tensor';
+import { STAT_OBJECTIVE_UNCLIPPED, STAT_CLIPFRAC, STAT_APPROX_KL, STAT_OLD_APPROX_KL, STAT_VALUE_CLIPFRAC } from '../../assembly/abi';
 
 // lossStat slots (assembly/losses/ppo.ts and value.ts)
-const STAT_OBJECTIVE_UNCLIPPED = 1;
-const STAT_CLIPFRAC = 2;
-const STAT_APPROX_KL = 3;
-const STAT_OLD_APPROX_KL = 4;
-const STAT_VALUE_CLIPFRAC = 6;
 
 export interface PpoClipLossInput {
   /** Log-probabilities of the taken actions under the current policy (any shape); gets the gradient. */

@@ -303,6 +303,28 @@ export class Tensor {
     if (!(lo <= hi)) throw new ValueError(`clamp: lo (${lo}) must not exceed hi (${hi})`);
     return this.unary('clamp', (a) => this.core.exports.opClamp(a, lo, hi));
   }
+  /** sqrt(x), correctly rounded (NaN below 0); the gradient is inf at 0. */
+  sqrt(): Tensor {
+    return this.unary('sqrt', this.core.exports.opSqrt);
+  }
+  /** x * x. */
+  square(): Tensor {
+    return this.unary('square', this.core.exports.opSquare);
+  }
+  /** |x|; the gradient is sign(x), 0 at 0. */
+  abs(): Tensor {
+    return this.unary('abs', this.core.exports.opAbs);
+  }
+  /**
+   * x^p for a constant, finite exponent p. p in {0, 1, 2, 3, 0.5, -1, -2, -0.5} is computed by
+   * one or two IEEE operations (x*x, sqrt, 1/x, ...); any other p as exp(p log|x|) with the
+   * core's deterministic exp and log (sign kept for odd integer p, NaN for x < 0 and
+   * non-integer p). p is rounded to f32. The gradient is p x^(p-1), 0 for p = 0.
+   */
+  pow(p: number): Tensor {
+    if (typeof p !== 'number' || !Number.isFinite(p)) throw new ValueError(`pow: the exponent must be a finite number, got ${String(p)}`);
+    return this.unary('pow', (a) => this.core.exports.opPow(a, p));
+  }
 
   // ---- reductions --------------------------------------------------------------------------
 

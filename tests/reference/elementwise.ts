@@ -24,9 +24,62 @@ export const unaryRef = {
   /** GELU, tanh approximation, exactly as written in the papers. */
   gelu: (x: number) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))),
   sigmoid: (x: number) => 1 / (1 + Math.exp(-x)),
+  sqrt: (x: number) => Math.sqrt(x),
+  square: (x: number) => x * x,
+  abs: (x: number) => Math.abs(x),
 } as const;
 
 export type UnaryName = keyof typeof unaryRef;
+
+/** x^p in float64 (Math.pow: IEEE pow's rules for signs, zeros and infinities). */
+export function powRef(x: number, p: number): number {
+  return Math.pow(x, p);
+}
+
+// ---- float64 references over the whole f32 range, and ULP errors -------------------------------
+
+/**
+ * References that stay accurate over the whole f32 range, for the accuracy checks of the core's
+ * deterministic transcendentals (assembly/math/det.ts). GELU is written x / (1 + exp(-2u)),
+ * equal to 0.5 x (1 + tanh(u)) in exact arithmetic, because the tanh form cancels to 0 in
+ * float64 too once x < -6 or so, where the f32 result is still a normal number.
+ */
+export const wideRef = {
+  exp: (x: number) => Math.exp(x),
+  expm1: (x: number) => Math.expm1(x),
+  log: (x: number) => Math.log(x),
+  tanh: (x: number) => Math.tanh(x),
+  sigmoid: (x: number) => 1 / (1 + Math.exp(-x)),
+  gelu: (x: number) => {
+    const u = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+    return x === 0 ? x : x / (1 + Math.exp(-2 * u));
+  },
+} as const;
+
+export type WideName = keyof typeof wideRef;
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** The spacing of f32 numbers in the binade of the real number |r| (2^-149 below 2^-126). */
+export function f32UlpAt(r: number): number {
+  const a = Math.abs(r);
+  f32Scratch[0] = a;
+  let e = (u32Scratch[0]! >>> 23) & 0xff;
+  // rounding to f32 may have carried |r| up into the next binade (e.g. to a power of 2)
+  if (f32Scratch[0]! > a && (u32Scratch[0]! & 0x7fffff) === 0 && e > 1) e -= 1;
+  return e <= 1 ? 2 ** -149 : 2 ** (e - 150);
+}
+
+/**
+ * |y - r| in f32 units in the last place at the exact value r: at most 0.5 when y is r rounded to
+ * f32 (both overflowing to the same infinity counts as 0.5), Infinity when y is an infinity r is not.
+ */
+export function ulpError(y: number, r: number): number {
+  if (y === Math.fround(r)) return y === r ? 0 : Math.min(0.5, Math.abs(y - r) / f32UlpAt(r));
+  if (!Number.isFinite(y) || !Number.isFinite(r)) return Infinity;
+  return Math.abs(y - r) / f32UlpAt(r);
+}
 
 export function clampRef(x: number, lo: number, hi: number): number {
   return Math.min(Math.max(x, lo), hi);
