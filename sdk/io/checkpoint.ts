@@ -30,6 +30,7 @@
 import { CheckpointError, type CheckpointCheck } from '../core/errors';
 import type { StateDict } from '../core/module';
 import { dtypeOf, parseSafetensors, serializeSafetensors, setOwn, type SafeTensor, type TensorData } from './safetensors';
+import { errorCode, nodeFileSystem, randomTag, syncDirectory, writeNewFileSynced, type FsPromises } from './fs';
 
 /** What a checkpoint holds, as given to saveCheckpoint / encodeCheckpoint. */
 export interface CheckpointState {
@@ -317,31 +318,15 @@ function crc32Hex(bytes: Uint8Array): string {
 // ---------------------------------------------------------------------------------------------
 // On disk
 
-type FsPromises = typeof import('node:fs/promises');
-
 async function fileSystem(what: string): Promise<{ fs: FsPromises; join: (a: string, b: string) => string }> {
-  try {
-    const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-    return { fs, join: path.join };
-  } catch {
-    throw new CheckpointError(`${what} needs a file system (node:fs); without one, use encodeCheckpoint / decodeCheckpoint`, 'io');
-  }
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  const { fs, path } = await nodeFileSystem(() => new CheckpointError(`${what} needs a file system (node:fs); without one, use encodeCheckpoint / decodeCheckpoint`, 'io'));
+  return { fs, join: path.join };
 }
 
 function ioError(action: string, file: string, error: unknown): CheckpointError {
   return new CheckpointError(`could not ${action} ${file}: ${(error as Error).message}`, 'io', file);
 }
 
-/** 8 random hex digits: names this save's files apart from every other save's. */
-function randomTag(): string {
-  const words = new Uint32Array(1);
-  globalThis.crypto.getRandomValues(words);
-  return words[0]!.toString(16).padStart(8, '0');
-}
 
 // Files that saveCheckpoint writes: only these are ever deleted from a checkpoint directory.
 const OWN_FILE = /^(?:(?:model|optimizer)\.[0-9a-f]{8}\.safetensors|trainer\.[0-9a-f]{8}\.json|\..+\.tmp-[0-9a-f]{8})$/;
@@ -374,11 +359,11 @@ export async function saveCheckpoint(dir: string, state: CheckpointState, option
     await writeFileDurably(fs, join, dir, file, bytes, notify);
     manifest.files[part] = { file, bytes: bytes.length, crc32: crc32Hex(bytes) };
   }
-  await syncDirectory(fs, dir);
+  await syncDirectory(fs, dir, (error) => ioError('sync the directory', dir, error));
   await notify({ stage: 'directory-synced', file: '.' });
 
   await writeFileDurably(fs, join, dir, MANIFEST, encodeManifest(manifest), notify); // the commit
-  await syncDirectory(fs, dir);
+  await syncDirectory(fs, dir, (error) => ioError('sync the directory', dir, error));
   await notify({ stage: 'directory-synced', file: '.' });
 
   // Old parts and orphans of interrupted saves: ours by name, and not in the new manifest.
@@ -406,13 +391,7 @@ async function writeFileDurably(
   const temp = `.${file}.tmp-${randomTag()}`;
   const tempPath = join(dir, temp);
   try {
-    const handle = await fs.open(tempPath, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewFileSynced(fs, tempPath, bytes);
   } catch (error) {
     await fs.rm(tempPath, { force: true }).catch(() => undefined);
     throw ioError('write', tempPath, error);
@@ -424,20 +403,6 @@ async function writeFileDurably(
     throw ioError('rename into place', join(dir, file), error);
   }
   await notify({ stage: 'renamed', file });
-}
-
-/** fsync on the directory, so renames in it survive power loss (not possible on Windows). */
-async function syncDirectory(fs: FsPromises, dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch (error) {
-    // Windows cannot open or sync a directory; its renames are as durable as it makes them.
-    if (!['EISDIR', 'EPERM', 'EINVAL', 'EACCES'].includes(errorCode(error) ?? '')) throw ioError('sync the directory', dir, error);
-  } finally {
-    await handle?.close();
-  }
 }
 
 /**

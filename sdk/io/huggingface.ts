@@ -39,6 +39,7 @@ import type { Core } from '../core/core';
 import { CheckpointError, HuggingFaceError, type HuggingFaceProblem } from '../core/errors';
 import { GPT, resolveGPTConfig, type GPTConfig, type ResolvedGPTConfig } from '../nn/gpt';
 import { parseSafetensors, serializeSafetensors, type SafeTensor } from './safetensors';
+import { nodeFileSystem, randomTag, syncDirectory, writeNewFileSynced, type FsPromises, type PathModule } from './fs';
 
 const CONFIG = 'config.json';
 const WEIGHTS = 'model.safetensors';
@@ -392,16 +393,8 @@ function readJson(bytes: Uint8Array, file: string, problem: 'config' | 'generati
 // ---------------------------------------------------------------------------------------------
 // On disk
 
-type FsPromises = typeof import('node:fs/promises');
-type PathModule = typeof import('node:path');
-
-async function fileSystem(what: string): Promise<{ fs: FsPromises; path: PathModule }> {
-  try {
-    const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-    return { fs, path };
-  } catch {
-    throw new HuggingFaceError(`${what} needs a file system (node:fs); without one, use encodeHuggingFace / decodeHuggingFace`, 'io');
-  }
+function fileSystem(what: string): Promise<{ fs: FsPromises; path: PathModule }> {
+  return nodeFileSystem(() => new HuggingFaceError(`${what} needs a file system (node:fs); without one, use encodeHuggingFace / decodeHuggingFace`, 'io'));
 }
 
 function ioError(action: string, file: string, error: unknown): HuggingFaceError {
@@ -424,11 +417,6 @@ function siblings(path: PathModule, dir: string): { parent: string; previous: st
   return { parent, previous: path.join(parent, `.${base}.previous`), incomingPrefix: `.${base}.incoming-` };
 }
 
-function randomTag(): string {
-  const words = new Uint32Array(1);
-  globalThis.crypto.getRandomValues(words);
-  return words[0]!.toString(16).padStart(8, '0');
-}
 
 /**
  * Saves `model` as a Hugging Face directory at `dir`, replacing what is there as a whole and
@@ -478,44 +466,24 @@ export async function saveHuggingFace(dir: string, model: GPT, options: HuggingF
   for (const [name, bytes] of Object.entries(files)) {
     const file = path.join(incoming, name);
     await attempt('write', file, async () => {
-      const handle = await fs.open(file, 'wx');
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeNewFileSynced(fs, file, bytes);
     });
     await notify({ stage: 'written', file: name });
   }
-  await syncDirectory(fs, incoming);
+  await syncDirectory(fs, incoming, (error) => ioError('sync the directory', incoming, error));
   await notify({ stage: 'synced', file: path.basename(incoming) });
 
   if (replacing) {
     await attempt('move aside', target, () => fs.rename(target, previous));
-    await syncDirectory(fs, parent);
+    await syncDirectory(fs, parent, (error) => ioError('sync the directory', parent, error));
     await notify({ stage: 'moved-aside', file: path.basename(previous) });
   }
   await attempt('install', target, () => fs.rename(incoming, target)); // the commit
-  await syncDirectory(fs, parent);
+  await syncDirectory(fs, parent, (error) => ioError('sync the directory', parent, error));
   await notify({ stage: 'installed', file: path.basename(target) });
   if (replacing) {
     await attempt('remove', previous, () => fs.rm(previous, { recursive: true, force: true }));
     await notify({ stage: 'removed', file: path.basename(previous) });
-  }
-}
-
-/** fsync on a directory, so renames in it survive power loss (Windows cannot: skipped there). */
-async function syncDirectory(fs: FsPromises, dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch (error) {
-    const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
-    if (!['EISDIR', 'EPERM', 'EINVAL', 'EACCES'].includes(code)) throw ioError('sync the directory', dir, error);
-  } finally {
-    await handle?.close();
   }
 }
 

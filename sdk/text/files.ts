@@ -3,16 +3,11 @@
 // throw a TokenizerError and huggingFaceFiles() / fromHuggingFaceFiles() do the same job in memory.
 
 import { TokenizerError } from '../core/errors';
-
-type FsPromises = typeof import('node:fs/promises');
+import { errorCode, nodeFileSystem, randomTag, writeNewFileSynced, type FsPromises } from '../io/fs';
 
 async function fileSystem(what: string): Promise<{ fs: FsPromises; join: (a: string, b: string) => string }> {
-  try {
-    const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
-    return { fs, join: path.join };
-  } catch {
-    throw new TokenizerError(`${what} needs a file system (node:fs); without one, use huggingFaceFiles() / Tokenizer.fromHuggingFaceFiles()`);
-  }
+  const { fs, path } = await nodeFileSystem(() => new TokenizerError(`${what} needs a file system (node:fs); without one, use huggingFaceFiles() / Tokenizer.fromHuggingFaceFiles()`));
+  return { fs, join: path.join };
 }
 
 /**
@@ -30,13 +25,7 @@ export async function saveTextFiles(dir: string, files: Readonly<Record<string, 
     const target = join(dir, name);
     const temp = join(dir, `.${name}.tmp-${randomTag()}`);
     try {
-      const handle = await fs.open(temp, 'wx');
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeNewFileSynced(fs, temp, text);
       await fs.rename(temp, target);
     } catch (error) {
       await fs.rm(temp, { force: true }).catch(() => undefined);
@@ -53,8 +42,7 @@ export async function loadTextFiles(dir: string, names: readonly string[]): Prom
     try {
       files[name] = await fs.readFile(join(dir, name), 'utf8');
     } catch (error) {
-      const code = typeof error === 'object' && error !== null && 'code' in error ? (error as { code: unknown }).code : undefined;
-      if (code === 'ENOENT') continue;
+      if (errorCode(error) === 'ENOENT') continue;
       throw new TokenizerError(`could not read ${join(dir, name)}: ${(error as Error).message}`, name);
     }
   }
@@ -62,8 +50,3 @@ export async function loadTextFiles(dir: string, names: readonly string[]): Prom
   return files;
 }
 
-function randomTag(): string {
-  const words = new Uint32Array(1);
-  globalThis.crypto.getRandomValues(words);
-  return words[0]!.toString(16).padStart(8, '0');
-}
