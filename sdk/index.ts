@@ -80,3 +80,6 @@ export { sampleTokens, type SampleTokensOptions, type SampledTokens } from './co
 export { MAX_VOCABULARY, type CrossEntropyOptions } from './core/tensor';
 // Text: byte-level BPE tokenizer (training, special tokens, batches, Hugging Face files)
 export * from './text/index';
+
+// ---- learning-rate schedules (pretraining) ----
+export { cosineWithWarmup, type CosineWithWarmupOptions } from './core/lr_schedule';
