@@ -236,6 +236,7 @@ export async function main(overrides: Partial<PretrainConfig> = {}): Promise<Pre
     await saveHuggingFace(c.outDir, model, { tokenizer, bosTokenId: eos, eosTokenId: eos });
     log(`saved ${c.outDir}/ (config.json, model.safetensors, tokenizer files)`);
   }
+  if (c.peerCheck) await writeFile(join(c.peerDir, 'novarl_validation.json'), `${JSON.stringify({ validation, trainLosses }, null, 2)}\n`);
   decayed.free();
   notDecayed.free();
 
