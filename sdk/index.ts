@@ -80,6 +80,10 @@ export { sampleTokens, type SampleTokensOptions, type SampledTokens } from './co
 export { MAX_VOCABULARY, type CrossEntropyOptions } from './core/tensor';
 // Text: byte-level BPE tokenizer (training, special tokens, batches, Hugging Face files)
 export * from './text/index';
+// Generation: batched sampling from a GPT with a KV cache in the core (left padding, stop tokens)
+export { generate, type GenerateOptions, type GenerateResult, type FinishReason } from './nn/generate';
+export { KVCache, type KVCacheShape } from './nn/kv_cache';
+export { type GPTCachedOptions } from './nn/gpt';
 
 // ---- learning-rate schedules (pretraining) ----
 export { cosineWithWarmup, type CosineWithWarmupOptions } from './core/lr_schedule';

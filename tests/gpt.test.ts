@@ -181,9 +181,9 @@ describe('GPT module', () => {
     const mask = [Array(8).fill(1), [...Array(PAD).fill(0), ...Array(5).fill(1)]];
     const batch = model.forward([other, padded], { attentionMask: mask }).toArray();
     const alone = model.forward([real]).toArray();
-    expect(batch.every(Number.isFinite)).toBe(true); // padding queries see only masked keys: uniform, not NaN
-    // The masked scores become exactly 0 after the softmax, so the sums differ at most in which
-    // SIMD lane adds which term: measured bit-identical here, allowed a few float32 ulps.
+    expect(batch.every(Number.isFinite)).toBe(true); // padding queries see only masked keys: attention gives 0, not NaN
+    // The fused attention skips masked keys, so the sums differ at most in which SIMD lane adds
+    // which term: measured bit-identical here, allowed a few float32 ulps.
     const realPart = batch.slice((8 + PAD) * V, 16 * V);
     expectClose(realPart, alone, 'padded row at real positions vs the row alone', 1e-6, 1e-7);
     // what sits under the mask does not matter at all: other pad tokens give the same bits

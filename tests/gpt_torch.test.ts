@@ -117,8 +117,14 @@ describe('GPT against PyTorch', () => {
     // few 1e-7 are expected, and PyTorch float32 itself lands there (printed below; measured:
     // logits 3.8e-7 for NovaRL, 3.0e-7 for PyTorch float32). 1e-5 leaves a margin of ~25x and
     // still fails on any layout, masking or position mistake, which shows up at 1e-2 or more.
-    expect(compare('logits', logits.toArray(), ref.logits, torch.float32.logits)).toBeLessThan(1e-5);
-    expect(compare('values', values.toArray(), ref.values, torch.float32.values)).toBeLessThan(1e-5);
+    // Logits and values are compared at real tokens only: a padding query has no key it may see,
+    // where transformers' finfo.min fill attends uniformly over the masked keys and NovaRL's fused
+    // attention gives 0 (both finite, neither meaningful; tests/gpt.test.ts checks the padding
+    // rows stay finite). Gradients are compared everywhere: padding rows carry no loss.
+    const V = CONFIG.vocabSize;
+    const real = <X>(xs: ArrayLike<X>, width: number): X[] => Array.from(xs).filter((_, i) => attentionMask.flat()[Math.floor(i / width)] === 1);
+    expect(compare('logits', real(logits.toArray(), V), real(ref.logits, V), real(torch.float32.logits, V))).toBeLessThan(1e-5);
+    expect(compare('values', real(values.toArray(), 1), real(ref.values, 1), real(torch.float32.values, 1))).toBeLessThan(1e-5);
     const lossError = Math.abs(loss.item() - ref.loss) / Math.abs(ref.loss);
     errors['loss'] = { novarl: lossError, torch32: Math.abs(torch.float32.loss - ref.loss) / Math.abs(ref.loss) };
     expect(lossError).toBeLessThan(1e-6); // a mean of log-softmaxes: rounding averages out

@@ -21,10 +21,13 @@
 import type { Core } from '../core/core';
 import { defaultCore } from '../core/core';
 import { ShapeError, ValueError, formatShape } from '../core/errors';
+import { noGrad } from '../core/grad_mode';
 import { maskedMean } from '../core/losses';
 import { Module, Parameter } from '../core/module';
 import { getRngState, normal_, setRngState, uniform_ } from '../core/random';
 import { Tensor } from '../core/tensor';
+import { causalSelfAttention } from './attention';
+import { KVCache } from './kv_cache';
 import { Linear } from './linear';
 
 /** GPT-2's hyperparameters (transformers' GPT2Config names in the comments). */
@@ -70,16 +73,28 @@ export interface GPTForwardOptions {
   positionIds?: TokenRows;
 }
 
+export interface GPTCachedOptions {
+  /** The KV cache holding the keys and values of the cache.length tokens before these. */
+  cache: KVCache;
+  /** (B, T) positions of the new tokens, in [0, nPositions). */
+  positionIds: TokenRows;
+  /** (B, cache.length + T) of 0/1 over every key, the cached ones first. */
+  attentionMask: TokenRows;
+}
+
+/** The crossEntropy target of a masked-out position (PyTorch's ignore_index default). */
+const IGNORED_TARGET = -100;
+
 export interface GPTLossOptions extends GPTForwardOptions {
   /** (B, T) weights of each target in the mean (default: attentionMask when given, else all ones). */
   lossMask?: TokenRows;
 }
 
 /**
- * Logits fill of masked attention scores: float32's lowest finite value (transformers uses
- * torch.finfo(dtype).min). Finite, so a row whose keys are all masked (a padding query under
- * left padding) softmaxes to a uniform row instead of 0/0 = NaN; in any row with one real key,
- * exp(fill - max) is exactly 0.
+ * transformers' fill for masked attention scores: float32's lowest finite value
+ * (torch.finfo(dtype).min), under which a query whose keys are all masked softmaxes to a uniform
+ * row. NovaRL's fused attention skips masked keys instead and gives such a query 0; both are
+ * finite, and neither value reaches a real token's output.
  */
 export const MASKED_SCORE = -3.4028234663852886e38;
 
@@ -133,42 +148,42 @@ class Attention extends Module {
     this.c_proj = new Conv1D(nEmbd, nEmbd, core);
   }
 
-  // x: (B, T, C), keyMask: (B, T) of 0/1 or undefined (no padding) -> (B, T, C)
-  forward(x: Tensor, keyMask: Tensor | undefined): Tensor {
+  // x: (B, T, C), keyMask: (B, P+T) of 0/1 or undefined (no padding) -> (B, T, C).
+  // With a cache layer, this step's keys and values are written at positions P..P+T-1 of the
+  // cache and the queries attend over all P+T of them; without one, P = 0.
+  forward(x: Tensor, keyMask: Tensor | undefined, cached?: CachedLayer): Tensor {
     const [B, T, C] = x.shape as [number, number, number];
     const H = this.nHead, D = C / H;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
-    // Rows of qkv viewed as (B*T*3, C): row 3 r + s is part s (q, k, v) of token r.
-    const parts = qkv.reshape([B * T * 3, C]);
-    const heads = (s: number): Tensor =>
-      Tensor.embedding(parts, partRows(B * T, s, x.core)) // (B*T, C)
-        .reshape([B, T, H, D])
-        .transpose(1, 2); // (B, H, T, D)
-    const y = attend(heads(0), heads(1), heads(2), keyMask); // (B, H, T, D)
+    const heads = (part: number): Tensor => qkv.narrow(2, part * C, C).reshape([B, T, H, D]).transpose(1, 2); // (B, H, T, D)
+    let k = heads(1), v = heads(2);
+    if (cached) {
+      const { cache, layer } = cached;
+      const past = cache.length;
+      k.writeInto(cache.keys[layer]!, 2, past);
+      v.writeInto(cache.values[layer]!, 2, past);
+      k = cache.keys[layer]!.narrow(2, 0, past + T); // (B, H, P+T, D)
+      v = cache.values[layer]!.narrow(2, 0, past + T);
+    }
+    const y = attend(heads(0), k, v, keyMask); // (B, H, T, D)
     return this.c_proj.forward(y.transpose(1, 2).reshape([B, T, C]));
   }
 }
 
-/**
- * Causal self-attention: softmax(q k^T / sqrt(D), with masked scores set to MASKED_SCORE) v.
- * q, k, v: (B, H, T, D); query i sees key j when j <= i and keyMask[b, j] is 1. Returns
- * (B, H, T, D). All attention arithmetic is in this one function, composed from today's ops, so
- * it can become one call to a fused attention op with the same arguments.
- */
-function attend(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | undefined): Tensor {
-  const [B, H, T, D] = q.shape as [number, number, number, number];
-  const allowed = Tensor.from(allowedKeys(B, T, keyMask?.view()), [B, 1, T, T], { core: q.core });
-  const scores = q.reshape([B * H, T, D]).matmul(k.reshape([B * H, T, D]), { transB: true }).div(Math.sqrt(D)).reshape([B, H, T, T]);
-  const fill = Tensor.scalar(MASKED_SCORE, { core: q.core });
-  const weights = Tensor.where(allowed, scores, fill).softmax().reshape([B * H, T, T]);
-  return weights.matmul(v.reshape([B * H, T, D])).reshape([B, H, T, D]);
+/** One layer's slot in a KV cache. */
+interface CachedLayer {
+  cache: KVCache;
+  layer: number;
 }
 
-/** Index rows 3 r + s for r < rows: selects part s of every token from qkv viewed (rows*3, C). */
-function partRows(rows: number, s: number, core: Core): Tensor {
-  const index = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) index[r] = 3 * r + s;
-  return Tensor.from(index, [rows], { core });
+/**
+ * Causal self-attention, the fused core op (sdk/nn/attention.ts): softmax(q k^T / sqrt(D)) v
+ * where query i (at position P + i) sees key j when j <= P + i and keyMask[b, j] is 1.
+ * q (B, H, T, D), k and v (B, H, P+T, D) -> (B, H, T, D). A query whose keys are all masked
+ * (a padding query under left padding) gets 0: finite, and no gradient flows through it.
+ */
+function attend(q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | undefined): Tensor {
+  return causalSelfAttention(q, k, v, keyMask ? { mask: keyMask } : {});
 }
 
 class MLP extends Module {
@@ -196,8 +211,8 @@ class Block extends Module {
     this.ln_2 = new LayerNorm(config.nEmbd, config.layerNormEpsilon, core);
     this.mlp = new MLP(config.nEmbd, core);
   }
-  forward(x: Tensor, keyMask: Tensor | undefined): Tensor {
-    const h = x.add(this.attn.forward(this.ln_1.forward(x), keyMask));
+  forward(x: Tensor, keyMask: Tensor | undefined, cached?: CachedLayer): Tensor {
+    const h = x.add(this.attn.forward(this.ln_1.forward(x), keyMask, cached));
     return h.add(this.mlp.forward(this.ln_2.forward(h)));
   }
 }
@@ -275,20 +290,52 @@ export class GPT extends Module {
 
   /** The last hidden state, after ln_f: ids (B, T) -> (B, T, C). */
   hidden(ids: TokenRows, options: GPTForwardOptions = {}): Tensor {
-    const { vocabSize, nPositions } = this.config;
     const tokens = this.tokenTensor(ids, 'ids');
     const [B, T] = tokens.shape as [number, number];
-    if (T > nPositions) throw new ShapeError('GPT', [tokens.shape], `sequence length ${T} exceeds nPositions ${nPositions}`);
-    checkIntegers('GPT: ids', tokens.view(), vocabSize);
+    if (T > this.config.nPositions) throw new ShapeError('GPT', [tokens.shape], `sequence length ${T} exceeds nPositions ${this.config.nPositions}`);
     const mask = options.attentionMask === undefined ? undefined : this.hostRows(options.attentionMask, 'attentionMask', B, T);
     if (mask) checkMask(mask);
     const positions = options.positionIds === undefined ? defaultPositions(B, T, mask) : this.hostRows(options.positionIds, 'positionIds', B, T);
-    checkIntegers('GPT: positionIds', positions, nPositions);
+    return this.blocks(tokens, positions, mask && Tensor.from(mask, [B, T], { core: this.core }));
+  }
 
+  /**
+   * One step of incremental decoding: the last hidden state (B, T, C) of T new tokens that
+   * follow the cache.length tokens already in `cache`, whose keys and values are reused instead
+   * of recomputed. This step's keys and values are written into the cache, and cache.length
+   * grows by T. Records no gradient (the cache is written in place).
+   * positionIds (B, T): the new tokens' positions; attentionMask (B, cache.length + T): 0/1 over
+   * every key, past and new.
+   */
+  hiddenCached(ids: TokenRows, options: GPTCachedOptions): Tensor {
+    const { cache } = options;
+    if (!(cache instanceof KVCache) || cache.freed) throw new ValueError('GPT.hiddenCached: needs a live KVCache (new KVCache(model.config, batch, capacity))');
+    if (cache.core !== this.core) throw new ValueError('GPT.hiddenCached: the cache lives on another core');
+    const { nLayer, nHead, nEmbd } = this.config;
+    if (cache.nLayer !== nLayer || cache.nHead !== nHead || cache.headSize !== nEmbd / nHead) {
+      throw new ValueError(`GPT.hiddenCached: the cache was made for ${cache.nLayer} layers of ${cache.nHead} heads of size ${cache.headSize}, not this model's config`);
+    }
+    const tokens = this.tokenTensor(ids, 'ids');
+    const [B, T] = tokens.shape as [number, number];
+    if (B !== cache.batch) throw new ShapeError('GPT.hiddenCached', [tokens.shape], `the cache holds ${cache.batch} rows, the ids ${B}`);
+    const past = cache.length;
+    if (past + T > cache.capacity) throw new ValueError(`GPT.hiddenCached: ${past} cached + ${T} new positions exceed the cache's capacity ${cache.capacity}`);
+    const mask = this.hostRows(options.attentionMask, 'attentionMask', B, past + T);
+    checkMask(mask);
+    const positions = this.hostRows(options.positionIds, 'positionIds', B, T);
+    const out = noGrad(() => this.blocks(tokens, positions, Tensor.from(mask, [B, past + T], { core: this.core }), cache), this.core);
+    cache.length = past + T;
+    return out;
+  }
+
+  /** Embeddings, blocks and ln_f: tokens (B, T), positions (B, T) -> (B, T, C). */
+  private blocks(tokens: Tensor, positions: Float32Array, keyMask: Tensor | undefined, cache?: KVCache): Tensor {
+    const [B, T] = tokens.shape as [number, number];
+    checkIntegers('GPT: ids', tokens.view(), this.config.vocabSize);
+    checkIntegers('GPT: positionIds', positions, this.config.nPositions);
     const t = this.transformer;
     let x = Tensor.embedding(t.wte.weight, tokens).add(Tensor.embedding(t.wpe.weight, Tensor.from(positions, [B, T], { core: this.core })));
-    const keyMask = mask && Tensor.from(mask, [B, T], { core: this.core });
-    for (const block of t.h) x = block.forward(x, keyMask);
+    t.h.forEach((block, layer) => (x = block.forward(x, keyMask, cache && { cache, layer })));
     return t.ln_f.forward(x);
   }
 
@@ -324,13 +371,24 @@ export class GPT extends Module {
     return tokenLogProbsOf(logits, this.tokenTensor(targets, 'targets'));
   }
 
-  /** Mean cross-entropy of targets (B, T) over the lossMask (default: attentionMask, else all). */
+  /**
+   * Mean cross-entropy of targets (B, T) over the lossMask (default: attentionMask, else all).
+   * A 0/1 mask goes through the fused crossEntropy op (masked targets ignored); other weights
+   * through a weighted mean of the token log-probs.
+   */
   loss(ids: TokenRows, targets: TokenRows, options: GPTLossOptions = {}): Tensor {
-    const logp = this.tokenLogProbs(ids, targets, options);
+    const logits = this.forward(ids, options);
+    const [B, T] = logits.shape as [number, number];
+    const goal = this.tokenTensor(targets, 'targets');
     const weights = options.lossMask ?? options.attentionMask;
-    if (weights === undefined) return logp.mean().neg();
-    const [B, T] = logp.shape as [number, number];
-    return maskedMean(logp, Tensor.from(this.hostRows(weights, 'lossMask', B, T), [B, T], { core: this.core })).neg();
+    if (weights === undefined) return logits.crossEntropy(goal);
+    const w = this.hostRows(weights, 'lossMask', B, T);
+    if (w.every((x) => x === 0 || x === 1)) {
+      if (!goal.shape.every((d, i) => d === [B, T][i])) throw new ShapeError('GPT', [goal.shape, [B, T]], `targets must have the ids' shape ${formatShape([B, T])}`);
+      const kept = goal.toArray().map((id, i) => (w[i] === 1 ? id : IGNORED_TARGET));
+      return logits.crossEntropy(Tensor.from(kept, [B, T], { core: this.core }), { ignoreIndex: IGNORED_TARGET });
+    }
+    return maskedMean(tokenLogProbsOf(logits, goal), Tensor.from(w, [B, T], { core: this.core })).neg();
   }
 
   /** ids as a (B, T) tensor on this model's core. */
@@ -390,7 +448,7 @@ function initGPT2(model: GPT): void {
 
 /** log_softmax(logits)[..., target]: logits (B, T, V), targets (B, T) -> (B, T). */
 export function tokenLogProbsOf(logits: Tensor, targets: Tensor): Tensor {
-  return logits.logSoftmax().gather(targets);
+  return logits.tokenLogProbs(targets); // fused: no (B, T, V) log-softmax is stored
 }
 
 /**
@@ -405,17 +463,6 @@ function defaultPositions(B: number, T: number, mask: Float32Array | undefined):
       if (!mask) out[b * T + t] = t;
       else if (mask[b * T + t] === 1) out[b * T + t] = seen++;
       else out[b * T + t] = 1;
-    }
-  }
-  return out;
-}
-
-/** allowed[b, 0, i, j] = 1 when key j <= i and key j is not padding: (B, 1, T, T). */
-function allowedKeys(B: number, T: number, mask: ArrayLike<number> | undefined): Float32Array {
-  const out = new Float32Array(B * T * T);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < T; i++) {
-      for (let j = 0; j <= i; j++) out[(b * T + i) * T + j] = !mask || mask[b * T + j] === 1 ? 1 : 0;
     }
   }
   return out;
