@@ -35,6 +35,7 @@ import {
   clipGradNorm,
   cosineWithWarmup,
   detMath,
+  generate,
   init,
   noGrad,
   saveHuggingFace,
@@ -42,7 +43,6 @@ import {
   type Core,
   type Parameter,
 } from '../sdk/index';
-import { generate } from '../sdk/nn/generate';
 import { readGutenbergBook, type GutenbergBookName } from './data/gutenberg';
 
 // ---- configuration ----------------------------------------------------------------------------
