@@ -21,7 +21,8 @@
 // `peerDir`, so bench/peers/pretrain_gpt.py trains the same model from the same weights on the
 // same batches in PyTorch and compares validation losses.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AdamW,
@@ -69,7 +70,7 @@ export const config = {
   /** Windows per batch B. */
   batchSize: 16,
   /** Optimizer steps. */
-  steps: 300,
+  steps: 500,
   /** Peak learning rate, reached after the warm-up. */
   lr: 3e-3,
   /** Learning rate at the end of the cosine decay. */
@@ -123,6 +124,8 @@ export interface PretrainResult {
   seconds: number;
   cpuSeconds: number;
   tokensPerSecond: number;
+  /** SHA-256 (hex) of the model.safetensors written to outDir (undefined when not saved). */
+  weightsHash: string | undefined;
 }
 
 export async function main(overrides: Partial<PretrainConfig> = {}): Promise<PretrainResult> {
@@ -232,9 +235,15 @@ export async function main(overrides: Partial<PretrainConfig> = {}): Promise<Pre
   const samplesAfter = sample();
   log('samples after training:');
   for (const s of samplesAfter) log(`  ${JSON.stringify(s)}`);
+  let weightsHash: string | undefined;
   if (c.outDir) {
-    await saveHuggingFace(c.outDir, model, { tokenizer, bosTokenId: eos, eosTokenId: eos });
-    log(`saved ${c.outDir}/ (config.json, model.safetensors, tokenizer files)`);
+    // The config hash travels as one more file of the tokenizer source, so it lands in the same
+    // crash-safe directory swap as the weights (examples/data/tiny_gpt.ts reads it).
+    const metadata = `${JSON.stringify({ configHash: pretrainConfigHash(c), config: c }, null, 2)}\n`;
+    const files = { huggingFaceFiles: () => ({ ...tokenizer.huggingFaceFiles(), [PRETRAIN_METADATA]: metadata }) };
+    await saveHuggingFace(c.outDir, model, { tokenizer: files, bosTokenId: eos, eosTokenId: eos });
+    weightsHash = sha256(await readFile(join(c.outDir, 'model.safetensors')));
+    log(`saved ${c.outDir}/ (config.json, model.safetensors, tokenizer files, ${PRETRAIN_METADATA}); sha256 of model.safetensors ${weightsHash}`);
   }
   if (c.peerCheck) await writeFile(join(c.peerDir, 'novarl_validation.json'), `${JSON.stringify({ validation, trainLosses }, null, 2)}\n`);
   decayed.free();
@@ -260,10 +269,27 @@ export async function main(overrides: Partial<PretrainConfig> = {}): Promise<Pre
     seconds,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     tokensPerSecond,
+    weightsHash,
   };
 }
 
 // ---- the pieces -------------------------------------------------------------------------------
+
+/** The file in outDir holding the config and its hash. */
+export const PRETRAIN_METADATA = 'novarl_pretrain.json';
+
+/** Config fields that do not change the weights. */
+const NOT_HASHED = new Set<string>(['outDir', 'peerCheck', 'peerDir', 'quiet']);
+
+/** SHA-256 of the fields of `c` that change the trained weights, in sorted key order. */
+export function pretrainConfigHash(c: PretrainConfig): string {
+  const fields = Object.keys(c).filter((k) => !NOT_HASHED.has(k)).sort();
+  return sha256(JSON.stringify(fields.map((k) => [k, c[k as keyof PretrainConfig]])));
+}
+
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
 
 /** Where the validation tail starts: the first paragraph break after (1 - fraction) of the text. */
 function splitPoint(text: string, fraction: number): number {

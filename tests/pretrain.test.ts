@@ -68,6 +68,7 @@ describe('examples/pretrain_gpt.ts', () => {
     const second = await main({ ...tiny, outDir: dirs[1]! });
     const [hashA, hashB] = dirs.map((d) => sha256(readFileSync(join(d, 'model.safetensors'))));
     expect(hashB).toBe(hashA);
+    expect(first.weightsHash).toBe(hashA);
     expect(second.trainLosses).toEqual(first.trainLosses);
     // and another seed does not
     const third = await main({ ...tiny, seed: 2, outDir: '' });

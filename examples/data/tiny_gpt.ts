@@ -1,22 +1,21 @@
 // The tiny pretrained GPT that the RLHF examples start from, built and cached on first use:
 // loadOrPretrainTinyGpt() loads `checkpoints/tiny-gpt/` when it exists and was made by the same
-// pretraining config, else runs examples/pretrain_gpt.ts and saves it there. The first call takes
-// minutes; later ones read the directory in well under a second.
+// pretraining config, else runs examples/pretrain_gpt.ts, which saves it there. The first call
+// takes minutes; later ones read the directory in well under a second.
 //
 // The config's identity is a SHA-256 of its JSON (the fields that change the weights: everything
-// but output paths and verbosity), stored in `novarl_pretrain.json` inside the directory. It is
-// written by the same crash-safe directory swap as the model (saveHuggingFace writes every file
-// into a temporary directory and renames it into place), so a hash never sits beside a model
-// that a different config made.
+// but output paths and verbosity), stored in `novarl_pretrain.json` inside the directory. The
+// example writes it in the same crash-safe directory swap as the model (saveHuggingFace writes
+// every file into a temporary directory and renames it into place), so a hash never sits beside
+// a model that a different config made. A plain `npm run pretrain` with default flags therefore
+// fills the cache too.
 
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadHuggingFace, saveHuggingFace, Tokenizer, type GPT } from '../../sdk/index';
-import { config as defaultConfig, main as pretrain, type PretrainConfig } from '../pretrain_gpt';
+import { loadHuggingFace, Tokenizer, type GPT } from '../../sdk/index';
+import { PRETRAIN_METADATA, config as defaultConfig, main as pretrain, pretrainConfigHash, sha256, type PretrainConfig } from '../pretrain_gpt';
 
-/** The metadata file beside the model. */
-export const PRETRAIN_METADATA = 'novarl_pretrain.json';
+export { PRETRAIN_METADATA, pretrainConfigHash, sha256 };
 
 export interface TinyGptOptions {
   /** The checkpoint directory (default checkpoints/tiny-gpt). */
@@ -34,27 +33,14 @@ export interface TinyGpt {
   cached: boolean;
   /** SHA-256 (hex) of the config that made the model. */
   configHash: string;
-  /** SHA-256 (hex) of model.safetensors as written. */
+  /** SHA-256 (hex) of model.safetensors. */
   weightsHash: string;
 }
 
-/** Config fields that do not change the weights. */
-const NOT_HASHED = new Set<keyof PretrainConfig>(['outDir', 'peerCheck', 'peerDir', 'quiet']);
-
-/** SHA-256 of the fields of `c` that change the trained weights, in a fixed key order. */
-export function pretrainConfigHash(c: PretrainConfig): string {
-  const fields = Object.keys(c).filter((k) => !NOT_HASHED.has(k as keyof PretrainConfig)).sort();
-  return sha256(JSON.stringify(fields.map((k) => [k, c[k as keyof PretrainConfig]])));
-}
-
-export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** Loads the cached model from `dir` when its config hash matches, else pretrains and saves it. */
+/** Loads the cached model from `dir` when its config hash matches, else pretrains and saves it there. */
 export async function loadOrPretrainTinyGpt(options: TinyGptOptions = {}): Promise<TinyGpt> {
   const dir = options.dir ?? defaultConfig.outDir;
-  const c: PretrainConfig = { ...defaultConfig, ...options.config, outDir: '', quiet: !(options.verbose ?? true) };
+  const c: PretrainConfig = { ...defaultConfig, ...options.config, outDir: dir, peerCheck: false, quiet: !(options.verbose ?? true) };
   const configHash = pretrainConfigHash(c);
 
   const stored = await readMetadata(dir);
@@ -64,17 +50,10 @@ export async function loadOrPretrainTinyGpt(options: TinyGptOptions = {}): Promi
       const weightsHash = sha256(await readFile(join(dir, 'model.safetensors')));
       return { model, tokenizer: Tokenizer.fromHuggingFaceFiles(tokenizerFiles), cached: true, configHash, weightsHash };
     }
-    model.free();
+    model.free(); // a model without its tokenizer is no use: pretrain again
   }
-
-  const { model, tokenizer } = await pretrain(c);
-  const eos = tokenizer.eosTokenId!;
-  const metadata = { configHash, config: c };
-  // The metadata travels as one more file of the tokenizer source, so it lands in the same swap.
-  const source = { huggingFaceFiles: () => ({ ...tokenizer.huggingFaceFiles(), [PRETRAIN_METADATA]: `${JSON.stringify(metadata, null, 2)}\n` }) };
-  await saveHuggingFace(dir, model, { tokenizer: source, bosTokenId: eos, eosTokenId: eos });
-  const weightsHash = sha256(await readFile(join(dir, 'model.safetensors')));
-  return { model, tokenizer, cached: false, configHash, weightsHash };
+  const { model, tokenizer, weightsHash } = await pretrain(c);
+  return { model, tokenizer, cached: false, configHash, weightsHash: weightsHash! };
 }
 
 async function readMetadata(dir: string): Promise<{ configHash?: string } | undefined> {
