@@ -70,7 +70,7 @@ export const config = {
   /** Windows per batch B. */
   batchSize: 16,
   /** Optimizer steps. */
-  steps: 500,
+  steps: 800,
   /** Peak learning rate, reached after the warm-up. */
   lr: 3e-3,
   /** Learning rate at the end of the cosine decay. */
