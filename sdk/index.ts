@@ -92,3 +92,5 @@ export { type GPTCachedOptions } from './nn/gpt';
 
 // Deterministic f32 transcendentals on the host, bit for bit the core's (assembly/math/det.ts)
 export { detExpF32, detExpm1F32, detLogF32, detTanhF32, detSigmoidF32, detGeluF32 } from './core/det_math';
+// Learning-rate schedules (nanoGPT's warm-up + cosine)
+export { cosineWithWarmup, type CosineWithWarmupOptions } from './core/lr_schedule';
