@@ -1,9 +1,9 @@
 // The playground's GPT page (examples/browser/gpt.html) in headless Chromium: the worker loads
 // the core, trains a tokenizer and a tiny GPT from scratch on a built-in excerpt of Alice in
 // Wonderland when Start is clicked, the loss shown in the page falls well below its start, Pause
-// stops training between steps, Generate shows sampled text, and every loss and the sample equal
-// a Node run of the same code (examples/browser/src/gpt_setup.ts) bit for bit. A screenshot goes
-// to docs/playground_gpt.png for the README.
+// stops training between steps, Generate shows sampled text, and every loss and both samples
+// equal a Node run of the same code (examples/browser/src/gpt_setup.ts) on the scalar core bit
+// for bit. A screenshot goes to docs/playground_gpt.png for the README.
 //
 // Needs Debian's chromium (apt-get install chromium); without it the tests report themselves
 // skipped, except under CI=true, where a missing browser is a failure.
@@ -42,6 +42,21 @@ async function generateAt(page: Page, step: number): Promise<string> {
   await page.click('#generate');
   await page.waitForSelector(`#output .at[data-step="${step}"]`, { timeout: 10_000 });
   return (await page.locator('#generated').textContent()) ?? '';
+}
+
+/** `steps` training steps in Node on a fresh core of that flavour, sampling where the page did (before the step's update) and at the end. */
+async function nodeRun(corpus: string, simd: boolean, steps: number, sampledAt: readonly number[] = []): Promise<{ losses: number[]; samples: { step: number; text: string }[] }> {
+  await init({ simd });
+  const run = createGptRun(corpus, defaultGptRunConfig);
+  const losses: number[] = [];
+  const samples: { step: number; text: string }[] = [];
+  for (let step = 0; step < steps; step++) {
+    if (sampledAt.includes(step)) samples.push({ step, text: sample(run, PROMPT, SAMPLE_SEED).text });
+    losses.push(trainStep(run));
+  }
+  samples.push({ step: steps, text: sample(run, PROMPT, SAMPLE_SEED).text });
+  run.model.free();
+  return { losses, samples };
 }
 
 describe('browser playground: tiny GPT page', () => {
@@ -133,19 +148,18 @@ describe('browser playground: tiny GPT page', () => {
     expect(inPage).toHaveLength(STEPS);
     samples.push({ step: STEPS, text: await generateAt(page, STEPS) });
 
-    // The same run in Node: the corpus build.ts baked into the worker, the same setup, the same steps.
-    await init();
-    const run = createGptRun(await readGptCorpus(), defaultGptRunConfig);
-    const node: number[] = [];
-    const nodeSamples: { step: number; text: string }[] = [];
-    for (let step = 0; step < STEPS; step++) {
-      if (samples.some((s) => s.step === step)) nodeSamples.push({ step, text: sample(run, PROMPT, SAMPLE_SEED).text });
-      node.push(trainStep(run));
-    }
-    nodeSamples.push({ step: STEPS, text: sample(run, PROMPT, SAMPLE_SEED).text });
-    run.model.free();
-    expect(inPage).toEqual(node);
-    expect(samples).toEqual(nodeSamples);
+    // The same run in Node: the corpus build.ts baked into the worker, the same setup, the same
+    // steps and samples. The page runs the SIMD core; Node replays the whole run on it, and the
+    // part before the pause (and its sample) on the scalar core, about 3x slower.
+    expect(await page.locator('#status small').textContent()).toMatch(/^SIMD WebAssembly core/);
+    const corpus = await readGptCorpus();
+    const paused = samples[0]!.step;
+    const simd = await nodeRun(corpus, true, STEPS, [paused]);
+    expect(inPage).toEqual(simd.losses);
+    expect(samples).toEqual(simd.samples);
+    const scalar = await nodeRun(corpus, false, paused);
+    expect(inPage.slice(0, paused)).toEqual(scalar.losses);
+    expect(samples.slice(0, 1)).toEqual(scalar.samples);
     expect(Math.min(...inPage.slice(-20))).toBeLessThan(inPage[0]! - 1.3);
 
     await mkdir('docs', { recursive: true });

@@ -13,7 +13,7 @@ export const BLOCK = 32;
 /** Windows per step: (BATCH, BLOCK) ids per loss. */
 export const BATCH = 8;
 /** Steps a run lasts. */
-export const STEPS = 300;
+export const STEPS = 200;
 export const MODEL = { nLayer: 2, nHead: 2, nEmbd: 64, nPositions: 64 } as const;
 
 export const defaultGptRunConfig: GptRunConfig = { seed: 1, lr: 3e-3 };
