@@ -1,11 +1,14 @@
 // Bundles the playground into examples/browser/dist/: main.js (the page), train_worker.js (the
-// Web Worker, with the SDK) and the two .wasm builds of the core, copied from build/.
+// Web Worker, with the SDK), the GPT page's gpt_main.js and gpt_worker.js, and the two .wasm
+// builds of the core, copied from build/. The GPT page's corpus (gpt_corpus.ts) is read here and
+// baked into the bundles as the constant GPT_CORPUS, so that page fetches no text at run time.
 // node:* modules stay external: the SDK imports them only inside functions that touch the file
 // system (checkpoint saving, file datasets), which the playground never calls.
 
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { readGptCorpus } from './gpt_corpus';
 
 export const PLAYGROUND_DIR = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -21,7 +24,13 @@ export async function buildPlayground(): Promise<void> {
     }
   }
   await build({
-    entryPoints: { main: `${PLAYGROUND_DIR}src/main.ts`, train_worker: `${PLAYGROUND_DIR}src/train_worker.ts` },
+    entryPoints: {
+      main: `${PLAYGROUND_DIR}src/main.ts`,
+      train_worker: `${PLAYGROUND_DIR}src/train_worker.ts`,
+      gpt_main: `${PLAYGROUND_DIR}src/gpt_main.ts`,
+      gpt_worker: `${PLAYGROUND_DIR}src/gpt_worker.ts`,
+    },
+    define: { GPT_CORPUS: JSON.stringify(await readGptCorpus()) },
     outdir: DIST,
     bundle: true,
     format: 'esm',

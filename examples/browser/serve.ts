@@ -67,4 +67,5 @@ export async function startPlayground(options: { port?: number; build?: boolean 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const playground = await startPlayground({ port: Number(process.env['PORT'] ?? 5173) });
   console.log(`NovaRL playground: ${playground.url}   (Ctrl-C to stop)`);
+  console.log(`  tiny GPT page:    ${playground.url}gpt.html`);
 }

@@ -1,0 +1,123 @@
+// The GPT page: Start/Pause, the loss chart and the Generate panel. Training and sampling run in
+// gpt_worker.ts; this thread only draws, so the page stays responsive while the model trains.
+
+import { LineChart } from './charts';
+import type { FromGptWorker, ToGptWorker } from './gpt_messages';
+
+type State = 'loading' | 'ready' | 'training' | 'paused' | 'done' | 'error';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const buttons = { train: $<HTMLButtonElement>('train'), pause: $<HTMLButtonElement>('pause'), generate: $<HTMLButtonElement>('generate') };
+const status = $('status');
+const output = $('output');
+const promptInput = $<HTMLInputElement>('prompt');
+const seedInput = $<HTMLInputElement>('sample-seed');
+
+const worker = new Worker(new URL('./gpt_worker.js', import.meta.url), { type: 'module' });
+const send = (message: ToGptWorker) => worker.postMessage(message);
+
+let state: State = 'loading';
+let steps = 0; // steps per run, from the worker
+let step = 0;
+let simd = false;
+let msPerStep = 0;
+let chart: LineChart | undefined;
+
+function setState(next: State): void {
+  state = next;
+  document.body.dataset['state'] = next;
+  buttons.train.disabled = !(next === 'ready' || next === 'paused');
+  buttons.pause.disabled = next !== 'training';
+  buttons.generate.disabled = next === 'loading' || next === 'error';
+  buttons.train.textContent = next === 'paused' ? 'Resume' : 'Start';
+  renderStatus();
+}
+
+function renderStatus(): void {
+  const words: Record<State, string> = { loading: 'Loading', ready: 'Ready', training: 'Training', paused: 'Paused', done: 'Done', error: 'Error' };
+  if (state === 'loading' || state === 'error') return;
+  status.replaceChildren();
+  const head = document.createElement('strong');
+  head.textContent = words[state];
+  const progress = document.createElement('span');
+  progress.id = 'update-count';
+  progress.dataset['step'] = String(step);
+  progress.textContent = `step ${step} / ${steps}`;
+  const meter = document.createElement('span');
+  meter.className = 'meter';
+  const fill = document.createElement('span');
+  fill.style.width = `${(100 * step) / Math.max(1, steps)}%`;
+  meter.append(fill);
+  const detail = document.createElement('small');
+  detail.textContent = `${simd ? 'SIMD' : 'scalar'} WebAssembly core in a Web Worker${msPerStep ? ` · ${msPerStep.toFixed(0)} ms per step` : ''}`;
+  status.append(head, progress, meter, detail);
+}
+
+worker.onmessage = (event: MessageEvent<FromGptWorker>) => {
+  const message = event.data;
+  switch (message.type) {
+    case 'ready': {
+      steps = message.steps;
+      simd = message.simd;
+      // ln(vocabSize): the loss of a uniform guess, where an untrained model starts
+      const uniform = Math.log(message.vocabSize);
+      chart = new LineChart({ key: 'loss', title: 'Training loss', hint: `cross-entropy per token, nats (uniform guess: ln ${message.vocabSize} = ${uniform.toFixed(2)})`, color: '#dc2626', digits: 3, yMin: 0, xMax: steps });
+      $('charts').replaceChildren(chart.element);
+      $('facts').textContent =
+        `Corpus: ${message.corpusChars.toLocaleString('en')} characters, ${message.corpusTokens.toLocaleString('en')} tokens after a ` +
+        `${message.vocabSize}-token BPE trained in the worker (${message.msTokenizer.toFixed(0)} ms, with the model). ` +
+        `${message.parameters.toLocaleString('en')} parameters.`;
+      setState('ready');
+      return;
+    }
+    case 'step':
+      step = message.step;
+      msPerStep = message.msPerStep;
+      chart!.push(message.step, message.loss);
+      renderStatus();
+      return;
+    case 'paused':
+      step = message.step;
+      setState('paused');
+      return;
+    case 'done':
+      step = message.step;
+      setState('done');
+      return;
+    case 'generated': {
+      const prompt = document.createElement('span');
+      prompt.className = 'prompt-text';
+      prompt.textContent = message.prompt;
+      const text = document.createElement('span');
+      text.id = 'generated';
+      text.textContent = message.text;
+      const at = document.createElement('span');
+      at.className = 'at';
+      at.dataset['step'] = String(message.step);
+      at.textContent = `after ${message.step} steps`;
+      output.replaceChildren(prompt, text, at);
+      return;
+    }
+    case 'error':
+      setState('error');
+      status.textContent = `Error: ${message.message}`;
+      return;
+  }
+};
+
+worker.onerror = (event) => {
+  setState('error');
+  status.textContent = `The training worker failed: ${event.message}`;
+};
+
+buttons.train.addEventListener('click', () => {
+  setState('training');
+  send({ type: 'train' });
+});
+buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
+buttons.generate.addEventListener('click', () => {
+  send({ type: 'generate', prompt: promptInput.value, seed: Math.max(0, Math.floor(Number(seedInput.value) || 0)) });
+});
+
+setState('loading');
+status.textContent = 'Loading the WebAssembly core, training the tokenizer…';
