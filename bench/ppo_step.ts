@@ -42,9 +42,10 @@
 // Timing: each library is warmed up, then sampled in rounds (one sample of each per round, a
 // sample lasting about sampleMs, at least one update), so that all see the same load on a
 // shared machine; the figures are medians over the rounds. The small cases take 11 rounds (5
-// with --quick) after 300 ms of warmup (100); the large ones, about 0.3-2 s per update, take 3
+// with --quick) after 300 ms of warmup (100); the large ones, about 1-2.5 s per update, take 3
 // rounds of one update (1 with --quick) after one warmup update (none with --quick) besides the
-// first update that the check below uses. ratio = peer seconds / NovaRL seconds (wall clock);
+// first update that the check below uses; --quick times the large cases against PyTorch only
+// (tfjs takes 2-3 s per large update). ratio = peer seconds / NovaRL seconds (wall clock);
 // notes give ms per update and the same by CPU time (cpu_ratio), steadier under load.
 //
 // Same work: every library's first update (from the initial weights, fresh Adam) reports its
@@ -209,16 +210,15 @@ async function benchCase(c: PpoCase, options: BenchOptions, initialWeights: Stat
   // The peers start from the initial weights too, and their first update is checked against
   // NovaRL's; in the -kl cases it takes the rows in order, as NovaRL's did.
   const inOrder = c.klCoef > 0;
-  const tfjs = tfjsPpoUpdate(c, initialWeights, batch);
-  const tfjsFirst = tfjs.update(!inOrder);
+  // --quick leaves tfjs out of the large cases (its slowest, a few seconds per update)
+  const tfjs = c.large && options.quick ? undefined : tfjsPpoUpdate(c, initialWeights, batch);
+  const tfjsFirst = tfjs?.update(!inOrder);
   const torch = await PytorchPeer.start(c, initialWeights, batch, timing.warmupMs, minWarmupCalls, inOrder);
 
   // Warm each up, then take the samples in rounds, one sample of each library per round, so
   // that all of them see the same load when the machine is shared.
-  const lanes: Lane[] = [
-    syncLane('novarl', novarl.update, timing, minWarmupCalls),
-    syncLane('tfjs-wasm', () => tfjs.update(true), timing, minWarmupCalls),
-  ];
+  const lanes: Lane[] = [syncLane('novarl', novarl.update, timing, minWarmupCalls)];
+  if (tfjs) lanes.push(syncLane('tfjs-wasm', () => tfjs.update(true), timing, minWarmupCalls));
   if (torch) lanes.push({ name: 'pytorch-eager-1t', calls: callsFor(torch.secondsPerUpdate, timing), sample: (n) => torch.sample(n) });
   const samples = new Map<string, WallAndCpu[]>(lanes.map((l) => [l.name, []]));
   try {
@@ -227,7 +227,7 @@ async function benchCase(c: PpoCase, options: BenchOptions, initialWeights: Stat
     }
   } finally {
     torch?.close();
-    tfjs.dispose();
+    tfjs?.dispose();
   }
   const medians = new Map([...samples].map(([name, xs]) => [name, medianOf(xs)]));
 
@@ -252,7 +252,7 @@ async function benchCase(c: PpoCase, options: BenchOptions, initialWeights: Stat
       },
     };
   };
-  const out = [row('tfjs-wasm', tfjsFirst)];
+  const out = tfjsFirst ? [row('tfjs-wasm', tfjsFirst)] : [];
   if (torch) out.push(row('pytorch-eager-1t', torch.first));
   return out;
 }
@@ -411,7 +411,8 @@ function checkSameWork(c: PpoCase, peer: string, novarl: FirstUpdate, other: Fir
  * y = x W^T + b written as a tf.customGrad whose backward transposes explicitly and runs plain
  * matmuls (dx = dy W, dW^T = x^T dy, db = sum of dy): tfjs-backend-wasm 4.22 runs its
  * transposed matMul variants, which tf.matMul's own gradient uses, 10-15x slower than the plain
- * one plus a transpose at 1024 x 256 (a sum of a few seconds per update in the large cases);
+ * one plus a transpose at 1024 x 256 (seen on a loaded machine: 10-15 s of CPU per large update
+ * with tf.matMul's own gradient, 2.3-2.4 s with this one);
  * tf.variableGrads for the gradients, the global norm clipped by hand (as
  * torch.nn.utils.clip_grad_norm_), tf.train.adam; with the KL term, the reference actor is
  * constant tensors with the initial weights, run outside variableGrads. Returns one update as
