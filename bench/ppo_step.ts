@@ -425,7 +425,9 @@ function tfjsPpoUpdate(c: PpoCase, weights: StateDict, batch: PpoBatch): { updat
   for (const [name, data] of Object.entries(weights)) {
     const shape = shapeOf(name, c.hidden);
     const value = () => (name.endsWith('.weight') ? tf.tidy(() => tf.transpose(tf.tensor(data, shape))) : tf.tensor(data, shape)); // W^T: (in, out)
-    variables[name] = tf.variable(value(), true, name);
+    const initial = value();
+    variables[name] = tf.variable(initial, true, name);
+    initial.dispose(); // the variable holds its own reference to the data
     if (c.klCoef > 0 && (name.startsWith('actorTrunk.') || name.startsWith('policyHead.'))) referenceWeights[name] = value();
   }
   // y = x W^T + b, x (M, in), W^T (in, out); backward with plain matmuls (see above)
