@@ -2,19 +2,25 @@
 """One PPO update in PyTorch eager mode on one thread: the peer of bench/ppo_step.ts.
 
 The update is CleanRL's ppo.py optimisation phase, as NovaRL's PPOTrainer.learn() does it:
-separate actor and critic MLPs (16 -> 64 -> 64, tanh) with a 4-logit policy head and a value
+separate actor and critic MLPs (16 -> H -> H, tanh) with a 4-logit policy head and a value
 head; per epoch a torch.randperm of the rows, cut into minibatches; per minibatch: index the
 rows, whiten the advantages, clipped surrogate, clipped value loss, entropy bonus, backward,
 nn.utils.clip_grad_norm_, torch.optim.Adam(eps=1e-5), and the loss and statistics read back
 with one .tolist() (CleanRL reads them with .item()).
 
+With klCoef > 0 a frozen reference actor (a deep copy of the initial actor trunk and policy
+head) runs forward on every minibatch under torch.no_grad(), and the loss gains the k1 KL term
+klCoef * mean(logp - logp_ref) of the taken actions (its value read back with the statistics).
+
 Usage: bench/ppo_step.ts starts `ppo_step.py --serve` and sends it the same initial weights and
 rollout as NovaRL's (see serve()), then asks for timed samples in turn with its own, so both
 see the same load on a shared machine. Run without arguments it uses random weights and a
-random rollout of the same shapes and prints one JSON line with the median of 15 updates.
+random rollout of the small case's shapes and prints one JSON line with the median of 15
+updates (`--kl` adds the KL term).
 Run it with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 (bench/ppo_step.ts sets both).
 """
 
+import copy
 import json
 import statistics
 import sys
@@ -58,18 +64,34 @@ class ActorCritic(nn.Module):
         self.policyHead = Head(hidden, actions)
         self.valueHead = Head(hidden, 1)
 
+    def logits(self, obs):
+        return self.policyHead(self.actorTrunk(obs))
+
     def forward(self, obs):
-        logits = self.policyHead(self.actorTrunk(obs))
+        logits = self.logits(obs)
         values = self.valueHead(self.criticTrunk(obs)).view(-1)
         return logits, values
 
 
-def random_spec():
+class ReferenceActor(nn.Module):
+    """A frozen copy of an ActorCritic's actor trunk and policy head."""
+
+    def __init__(self, agent):
+        super().__init__()
+        self.actorTrunk = copy.deepcopy(agent.actorTrunk)
+        self.policyHead = copy.deepcopy(agent.policyHead)
+        self.requires_grad_(False)
+
+    def forward(self, obs):
+        return self.policyHead(self.actorTrunk(obs))
+
+
+def random_spec(kl_coef=0.0):
     """Random weights (nn.Linear's init) and a random rollout of the benchmark's shapes."""
     torch.manual_seed(0)
     config = dict(rows=512, minibatchSize=128, observationSize=16, actionCount=4, hidden=64, epochs=4,
                   learningRate=2.5e-4, adamEps=1e-5, clipRange=0.2, valueClip=0.2, entropyCoef=0.01,
-                  valueCoef=0.5, maxGradNorm=0.5)
+                  valueCoef=0.5, maxGradNorm=0.5, klCoef=kl_coef)
     rows, actions = config['rows'], config['actionCount']
     batch = dict(
         obs=(torch.rand(rows * config['observationSize']) * 2 - 1).tolist(),
@@ -89,6 +111,8 @@ def make_update(spec):
     if spec['weights'] is not None:
         state = agent.state_dict()
         agent.load_state_dict({k: torch.tensor(spec['weights'][k], dtype=torch.float32).view_as(v) for k, v in state.items()})
+    kl_coef = c.get('klCoef', 0.0)
+    reference = ReferenceActor(agent) if kl_coef > 0 else None  # a copy of the initial actor
     optimizer = torch.optim.Adam(agent.parameters(), lr=c['learningRate'], eps=c['adamEps'])
     batch = spec['batch']
     b_obs = torch.tensor(batch['obs'], dtype=torch.float32).view(rows, c['observationSize'])
@@ -99,16 +123,17 @@ def make_update(spec):
     b_values = torch.tensor(batch['values'], dtype=torch.float32)
     clip, vclip = c['clipRange'], c['valueClip']
 
-    def update():
-        """One update; returns its mean value loss (a check that the peers do the same work)."""
-        value_loss_sum = 0.0
+    def update(shuffle=True):
+        """One update; returns its mean value loss and mean KL term (the same-work check)."""
+        value_loss_sum = kl_term_sum = 0.0
         for _ in range(c['epochs']):
-            b_inds = torch.randperm(rows)
+            b_inds = torch.randperm(rows) if shuffle else torch.arange(rows)
             for start in range(0, rows, mb):
                 mb_inds = b_inds[start:start + mb]
-                logits, newvalue = agent(b_obs[mb_inds])
+                mb_obs, mb_actions = b_obs[mb_inds], b_actions[mb_inds].unsqueeze(1)
+                logits, newvalue = agent(mb_obs)
                 logp_all = torch.log_softmax(logits, dim=-1)
-                newlogprob = logp_all.gather(1, b_actions[mb_inds].unsqueeze(1)).squeeze(1)
+                newlogprob = logp_all.gather(1, mb_actions).squeeze(1)
                 entropy = -(logp_all.exp() * logp_all).sum(-1)
                 logratio = newlogprob - b_logprobs[mb_inds]
                 ratio = logratio.exp()
@@ -122,6 +147,13 @@ def make_update(spec):
                 v_clipped = mb_values + torch.clamp(newvalue - mb_values, -vclip, vclip)
                 v_loss = 0.5 * torch.max(v_loss_unclipped, (v_clipped - mb_returns) ** 2).mean()
                 loss = pg_loss - c['entropyCoef'] * entropy.mean() + c['valueCoef'] * v_loss
+                if reference is not None:  # k1 KL to the frozen reference, its forward per minibatch
+                    with torch.no_grad():
+                        ref_logprob = torch.log_softmax(reference(mb_obs), dim=-1).gather(1, mb_actions).squeeze(1)
+                    kl_term = kl_coef * (newlogprob - ref_logprob).mean()
+                    loss = loss + kl_term
+                else:
+                    kl_term = torch.zeros(())
 
                 optimizer.zero_grad()
                 loss.backward()
@@ -130,25 +162,27 @@ def make_update(spec):
 
                 with torch.no_grad():  # CleanRL's statistics, read back once per minibatch
                     stats = torch.stack([
-                        loss, grad_norm, pg_loss, v_loss, (mb_advantages * ratio).mean(),
+                        loss, grad_norm, pg_loss, v_loss, kl_term, (mb_advantages * ratio).mean(),
                         ((ratio - 1).abs() > clip).float().mean(), ((ratio - 1) - logratio).mean(), (-logratio).mean(),
                     ]).tolist()
                 if stats[0] != stats[0] or abs(stats[0]) == float('inf'):
                     raise FloatingPointError(f'PPO loss is {stats[0]}')
                 value_loss_sum += stats[3]
-        return value_loss_sum / (c['epochs'] * rows // mb)
+                kl_term_sum += stats[4]
+        n = c['epochs'] * rows // mb
+        return value_loss_sum / n, kl_term_sum / n
 
     return update
 
 
-def warmup(update, seconds):
-    """Runs updates for about `seconds` (at least 3); returns the seconds per update."""
+def warmup(update, seconds, min_calls=3):
+    """Runs updates for about `seconds` (at least min_calls); returns the seconds per update (None if none ran)."""
     t0 = time.perf_counter()
     count = 0
-    while time.perf_counter() - t0 < seconds or count < 3:
+    while time.perf_counter() - t0 < seconds or count < min_calls:
         update()
         count += 1
-    return (time.perf_counter() - t0) / count
+    return (time.perf_counter() - t0) / count if count else None
 
 
 def timed(update, n):
@@ -167,15 +201,19 @@ def reply(obj):
 def serve():
     """bench/ppo_step.ts's protocol, one JSON object or integer per line.
 
-    in:  {"config", "weights", "batch", "warmupMs"}   out: {"ready", "first_update_value_loss",
-    in:  n (updates in one sample; 0 ends)                    "warmup_s_per_update", ...}
+    in:  {"config", "weights", "batch", "warmupMs", "minWarmupCalls", "firstInOrder"}
+    out: {"ready", "first_update_value_loss", "first_update_kl_term", "warmup_s_per_update", ...}
+    in:  n (updates in one sample; 0 ends)
     out: {"wall_s": per update, "cpu_s": per update}
     """
     spec = json.loads(sys.stdin.readline())
     update = make_update(spec)
-    first_value_loss = update()
-    per_update = warmup(update, spec['warmupMs'] / 1000)
-    reply({'ready': True, 'first_update_value_loss': first_value_loss, 'warmup_s_per_update': per_update,
+    t0 = time.perf_counter()
+    first_value_loss, first_kl_term = update(shuffle=not spec.get('firstInOrder', False))
+    first_s = time.perf_counter() - t0
+    per_update = warmup(update, spec['warmupMs'] / 1000, spec.get('minWarmupCalls', 3)) or first_s
+    reply({'ready': True, 'first_update_value_loss': first_value_loss, 'first_update_kl_term': first_kl_term,
+           'warmup_s_per_update': per_update,
            'torch': torch.__version__, 'threads': torch.get_num_threads()})
     for line in sys.stdin:
         n = int(line)
@@ -187,7 +225,7 @@ def serve():
 
 def standalone():
     """Random weights and rollout; the median of 15 single-update samples."""
-    update = make_update(random_spec())
+    update = make_update(random_spec(0.1 if '--kl' in sys.argv else 0.0))
     warmup(update, 0.3)
     samples = [timed(update, 1) for _ in range(15)]
     reply({
