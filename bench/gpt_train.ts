@@ -7,11 +7,13 @@
 //   pytorch-eager-1t  the same GPT-2 in PyTorch 1.13 eager on one thread, a child process
 //                     (bench/peers/gpt_train.py), initialised from the model.safetensors NovaRL
 //                     saves, on the same batch; skipped with a printed line without torch
-// tfjs-wasm is not compared here (yet): a GPT-2 written in tfjs ops with tf.variableGrads is
-// practical but was not written in the time this bench was built.
+//   tfjs-wasm         the same GPT-2 in tfjs ops on its WebAssembly backend (XNNPACK, SIMD, one
+//                     thread), tf.variableGrads and tf.train.adam with decoupled decay, in this
+//                     process, from the same initial weights (tfjsGptStep below)
 //
-// The check that the work is the same: the first step's loss (from the same weights on the same
-// batch) must agree with PyTorch's to 1e-4 relative.
+// The check that the work is the same: the losses of the first two steps (from the same weights
+// on the same batch; the second follows one clipped AdamW update) agree with each peer's to 1e-4
+// relative.
 // "GFLOP/s" counts the step's matmul flops: forward 2 flops per weight per token (the tied head
 // included) plus the attention products Q K^T and P V as computed, over the full T x T; backward
 // twice the forward. pct_ceiling: NovaRL's GFLOP/s against peakMulAdd (assembly/peak.ts, as
@@ -25,7 +27,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs'; // the union package: tfjs-core plus its gradients
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { AdamW, clipGradNorm, GPT, init, saveHuggingFace, seed } from '../sdk/index';
 import { gflops, randomMatrix, round, type BenchOptions, type BenchRow } from './util';
 
@@ -51,6 +57,7 @@ export async function benchGptTrain(options: BenchOptions): Promise<BenchRow[]> 
   const params = model.parameters();
   const parameterCount = params.reduce((n, p) => n + p.size, 0);
   const { ids, targets } = batchOf();
+  const initialWeights = new Map(model.namedParameters().map(([name, p]) => [name, { data: Float32Array.from(p.toArray()), shape: [...p.shape] }]));
   const dir = mkdtempSync(join(tmpdir(), 'novarl-bench-gpt-train-'));
   try {
     await saveHuggingFace(dir, model); // the initial weights, for the peer
@@ -65,9 +72,9 @@ export async function benchGptTrain(options: BenchOptions): Promise<BenchRow[]> 
       core.endStep();
       return value;
     };
-    const firstLoss = step();
+    const firstLosses = [step(), step()];
     const start = performance.now();
-    let steps = 1;
+    let steps = 2;
     while (performance.now() - start < warmupMs || steps < 3) (step(), steps++);
     const bytesAfterWarmup = core.exports.memoryBytes();
     const times: WallAndCpu[] = [];
@@ -84,31 +91,47 @@ export async function benchGptTrain(options: BenchOptions): Promise<BenchRow[]> 
     }
     const ceilingGflops = gflops(PEAK_STEPS * PEAK_FLOPS_PER_STEP, ceiling.wall);
 
-    const peer = runPytorch(dir, ids, targets, warmupMs, samples);
-    if (!peer) return [];
-    checkSameWork(firstLoss, peer.firstLoss);
+    console.error(`gpt_train: ${parameterCount} parameters; wasm memory ${bytesAfterWarmup} bytes after the warm-up, ${bytesAfterTimed} after ${steps} steps`);
+
     const flops = stepFlops();
     const tokens = B * T;
-    console.error(`gpt_train: ${parameterCount} parameters; wasm memory ${bytesAfterWarmup} bytes after the warm-up, ${bytesAfterTimed} after ${steps} steps`);
-    return [{
+    const ceilingCpuGflops = gflops(PEAK_STEPS * PEAK_FLOPS_PER_STEP, ceiling.cpu);
+    const row = (peer: string, theirs: WallAndCpu): BenchRow => ({
       bench: 'gpt_train',
       size: `B${B}-T${T}-L${CONFIG.nLayer}-C${CONFIG.nEmbd}-V${CONFIG.vocabSize}`,
       novarl_gflops: round(gflops(flops, ours.wall)),
-      peer: 'pytorch-eager-1t',
-      peer_gflops: round(gflops(flops, peer.wall)),
-      ratio: round(peer.wall / ours.wall, 3),
+      peer,
+      peer_gflops: round(gflops(flops, theirs.wall)),
+      ratio: round(theirs.wall / ours.wall, 3),
       notes: {
         novarl_tok_s: round(tokens / ours.wall, 1),
-        peer_tok_s: round(tokens / peer.wall, 1),
+        peer_tok_s: round(tokens / theirs.wall, 1),
         novarl_cpu_ms: round(ours.cpu * 1000, 3),
-        peer_cpu_ms: round(peer.cpu * 1000, 3),
-        cpu_ratio: round(peer.cpu / ours.cpu, 3),
+        peer_cpu_ms: round(theirs.cpu * 1000, 3),
+        cpu_ratio: round(theirs.cpu / ours.cpu, 3),
         ceiling_gflops: round(ceilingGflops),
         pct_ceiling: round((100 * gflops(flops, ours.wall)) / ceilingGflops, 1),
-        pct_ceiling_cpu: round((100 * gflops(flops, ours.cpu)) / gflops(PEAK_STEPS * PEAK_FLOPS_PER_STEP, ceiling.cpu), 1),
+        pct_ceiling_cpu: round((100 * gflops(flops, ours.cpu)) / ceilingCpuGflops, 1),
         bytes_per_param: round(bytesAfterTimed / parameterCount, 2),
       },
-    }];
+    });
+
+    // tfjs-wasm in this process, timed after NovaRL (its steps take seconds: fewer samples)
+    await initTfjsWasm();
+    const tfjsStep = tfjsGptStep(initialWeights, ids, targets);
+    const tfjsLosses = [tfjsStep(), tfjsStep()];
+    checkSameWork('tfjs-wasm', firstLosses, tfjsLosses);
+    tfjsStep(); // warm-up
+    const tfjsTimes: WallAndCpu[] = [];
+    for (let s = 0; s < (options.quick ? 2 : 5); s++) tfjsTimes.push(timed(tfjsStep));
+    const rows = [row('tfjs-wasm', medianOf(tfjsTimes))];
+
+    const torch = runPytorch(dir, ids, targets, warmupMs, samples);
+    if (torch) {
+      checkSameWork('pytorch', firstLosses, torch.firstLosses);
+      rows.push(row('pytorch-eager-1t', torch));
+    }
+    return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });
     model.free();
@@ -136,12 +159,20 @@ function stepFlops(): number {
   return 3 * (weights + attention);
 }
 
-/** The first step from the same weights on the same batch: the same loss to 1e-4 relative. */
-function checkSameWork(novarlLoss: number, peerLoss: number): void {
-  console.error(`gpt_train: first-step loss: novarl ${novarlLoss.toFixed(6)}, pytorch ${peerLoss.toFixed(6)}`);
-  if (!(Math.abs(peerLoss - novarlLoss) <= 1e-4 * Math.abs(novarlLoss))) {
-    throw new Error(`gpt_train: PyTorch does not do the same step: first-step loss ${peerLoss} vs NovaRL ${novarlLoss}`);
-  }
+/**
+ * The first two steps from the same weights on the same batch give the same losses to 1e-4
+ * relative: the first checks the forward pass, the second (after one clipped AdamW step) the
+ * gradients and the update too.
+ */
+function checkSameWork(peer: string, novarlLosses: number[], peerLosses: number[]): void {
+  const show = (xs: number[]) => xs.map((x) => x.toFixed(6)).join(', ');
+  console.error(`gpt_train: losses of the first two steps: novarl ${show(novarlLosses)}; ${peer} ${show(peerLosses)}`);
+  novarlLosses.forEach((ours, i) => {
+    const theirs = peerLosses[i]!;
+    if (!(Math.abs(theirs - ours) <= 1e-4 * Math.abs(ours))) {
+      throw new Error(`gpt_train: ${peer} does not do the same step: loss of step ${i + 1} ${theirs} vs NovaRL ${ours}`);
+    }
+  });
 }
 
 function timed(fn: () => void): WallAndCpu {
@@ -160,7 +191,7 @@ function medianOf(samples: WallAndCpu[]): WallAndCpu {
 }
 
 /** Runs bench/peers/gpt_train.py on the saved model; null (with a printed line) without torch. */
-function runPytorch(dir: string, ids: number[][], targets: number[][], warmupMs: number, samples: number): (WallAndCpu & { firstLoss: number }) | null {
+function runPytorch(dir: string, ids: number[][], targets: number[][], warmupMs: number, samples: number): (WallAndCpu & { firstLosses: number[] }) | null {
   const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { env, encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
@@ -171,6 +202,76 @@ function runPytorch(dir: string, ids: number[][], targets: number[][], warmupMs:
   const spec = { model_dir: dir, ids, targets, lr: LR, weight_decay: WEIGHT_DECAY, max_grad_norm: MAX_GRAD_NORM, warmup_ms: warmupMs, samples };
   const run = spawnSync(PYTHON, [PEER_SCRIPT], { env, input: JSON.stringify(spec) + '\n', encoding: 'utf8', maxBuffer: 1 << 24 });
   if (run.error || run.status !== 0) throw new Error(`gpt_train: ${PEER_SCRIPT} failed (status ${run.status}): ${run.error?.message ?? run.stderr}`);
-  const reply = JSON.parse(run.stdout.trim().split('\n').pop()!) as { first_loss: number; wall_s: number; cpu_s: number };
-  return { firstLoss: reply.first_loss, wall: reply.wall_s, cpu: reply.cpu_s };
+  const reply = JSON.parse(run.stdout.trim().split('\n').pop()!) as { first_losses: number[]; wall_s: number; cpu_s: number };
+  return { firstLosses: reply.first_losses, wall: reply.wall_s, cpu: reply.cpu_s };
+}
+
+// ---- tfjs ----------------------------------------------------------------------------------
+
+/**
+ * The step written with tfjs ops: the same GPT-2 (Conv1D weights (in, out), pre-layer-norm
+ * blocks, GELU tanh, tied head), tf.variableGrads for the gradients, the global norm clipped by
+ * hand (as torch.nn.utils.clip_grad_norm_), AdamW as decoupled decay p *= 1 - lr wd followed by
+ * tf.train.adam (tfjs has no AdamW). The embedding lookup is tf.gather with its gradient given
+ * by tf.customGrad as a tf.scatterND of the rows' gradients (which sums repeated ids): gather's
+ * own gradient needs UnsortedSegmentSum, which the wasm backend lacks. Returns one step as a
+ * function giving the loss.
+ */
+function tfjsGptStep(weights: Map<string, { data: Float32Array; shape: number[] }>, ids: number[][], targets: number[][]): () => number {
+  const { nLayer, nHead: H, nEmbd: C, vocabSize: V } = CONFIG;
+  const D = C / H, eps = 1e-5;
+  const variables = new Map<string, tf.Variable>();
+  for (const [name, { data, shape }] of weights) variables.set(name, tf.variable(tf.tensor(data, shape), true, name));
+  const v = (name: string) => variables.get(name)!;
+  const flatIds = tf.tensor1d(ids.flat(), 'int32');
+  const idRows = tf.reshape(flatIds, [B * T, 1]);
+  const labels = tf.oneHot(tf.tensor1d(targets.flat(), 'int32'), V);
+  // additive causal mask (T, T): 0 on and below the diagonal, -1e9 above (exp gives exactly 0)
+  const causal = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9);
+  const embed = tf.customGrad(((table: tf.Tensor) => ({
+    value: tf.gather(table, flatIds), // (B*T, C)
+    gradFunc: (dy: tf.Tensor) => tf.scatterND(idRows, dy, [V, C]),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const layerNorm = (x: tf.Tensor, prefix: string) => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), v(`${prefix}.weight`)), v(`${prefix}.bias`));
+  };
+  const conv1d = (x: tf.Tensor, prefix: string) => tf.add(tf.matMul(x as tf.Tensor2D, v(`${prefix}.weight`) as tf.Tensor2D), v(`${prefix}.bias`));
+  const gelu = (x: tf.Tensor) => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))));
+  const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, T, H, D]), [0, 2, 1, 3]); // (B*T, C) -> (B, H, T, D)
+  const lossOf = (): tf.Scalar => {
+    let x = tf.add(embed(v('transformer.wte.weight')), tf.tile(v('transformer.wpe.weight').slice([0, 0], [T, C]), [B, 1])); // (B*T, C)
+    for (let i = 0; i < nLayer; i++) {
+      const pre = `transformer.h.${i}`;
+      const [q, k, val] = tf.split(conv1d(layerNorm(x, `${pre}.ln_1`), `${pre}.attn.c_attn`), 3, 1).map(heads);
+      const scores = tf.add(tf.mul(tf.matMul(q!, k!, false, true), 1 / Math.sqrt(D)), causal); // (B, H, T, T)
+      const attn = tf.reshape(tf.transpose(tf.matMul(tf.softmax(scores), val!), [0, 2, 1, 3]), [B * T, C]);
+      x = tf.add(x, conv1d(attn, `${pre}.attn.c_proj`));
+      x = tf.add(x, conv1d(gelu(conv1d(layerNorm(x, `${pre}.ln_2`), `${pre}.mlp.c_fc`)), `${pre}.mlp.c_proj`));
+    }
+    const logits = tf.matMul(layerNorm(x, 'transformer.ln_f') as tf.Tensor2D, v('transformer.wte.weight') as tf.Tensor2D, false, true); // (B*T, V)
+    return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+  };
+  const optimizer = tf.train.adam(LR, 0.9, 0.999, 1e-8);
+  const varList = [...variables.values()];
+  return () =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(lossOf, varList);
+      const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+      const scale = tf.minimum(1, tf.div(MAX_GRAD_NORM, tf.add(norm, 1e-6)));
+      for (const p of varList) p.assign(tf.mul(p, 1 - LR * WEIGHT_DECAY));
+      optimizer.applyGradients(Object.entries(grads).map(([name, g]) => ({ name, tensor: tf.mul(g, scale) })));
+      return value.dataSync()[0]!;
+    });
+}
+
+/** tfjs with its WebAssembly backend, one thread, the .wasm read from node_modules (offline). */
+async function initTfjsWasm(): Promise<void> {
+  const require = createRequire(import.meta.url);
+  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  setWasmPaths(dist + path.sep);
+  setThreadsCount(1);
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
+  await tf.ready();
+  if (tf.getBackend() !== 'wasm') throw new Error(`tfjs: backend is ${tf.getBackend()}, expected wasm`);
 }
