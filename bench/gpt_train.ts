@@ -134,6 +134,7 @@ export async function benchGptTrain(options: BenchOptions): Promise<BenchRow[]> 
     tfjsStep(); // warm-up
     const tfjsTimes: { wall: number; cpu: number }[] = [];
     for (let s = 0; s < (options.quick ? 2 : 5); s++) tfjsTimes.push(timed(tfjsStep));
+    tf.disposeVariables(); // the tfjs model's weights and Adam state (no other bench holds variables now)
     const rows = [row('tfjs-wasm', medianOf(tfjsTimes))];
 
     const torch = runPytorch(dir, ids, targets, warmupMs, samples);
