@@ -7,6 +7,7 @@
 
 import { benchAttention } from './attention';
 import { benchGenerate } from './generate';
+import { benchGptTrain } from './gpt_train';
 import { benchElementwise } from './elementwise';
 import { benchMatmul } from './matmul';
 import { benchPpoStep } from './ppo_step';
@@ -17,6 +18,7 @@ const BENCHES: { name: string; run: BenchFn }[] = [
   { name: 'ppo_step', run: benchPpoStep },
   { name: 'attention', run: benchAttention },
   { name: 'generate', run: benchGenerate },
+  { name: 'gpt_train', run: benchGptTrain },
   { name: 'elementwise', run: benchElementwise },
 ];
 
