@@ -15,7 +15,7 @@
 
 import { TokenizerError } from '../core/errors';
 import { BYTE_TO_CHAR } from './byte_level';
-import type { TokenizerSpec } from './tokenizer';
+import type { TokenizerSpec } from './spec';
 
 export const HF_FILE_NAMES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'] as const;
 

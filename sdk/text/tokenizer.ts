@@ -17,30 +17,13 @@ import { byteLevelToBytes, utf8Decode } from './byte_level';
 import { saveTextFiles, loadTextFiles } from './files';
 import { HF_FILE_NAMES, parseHuggingFaceFiles, toHuggingFaceFiles } from './huggingface';
 import { preTokenize, splitOnSpecialTokens } from './pretokenize';
+import type { TokenizerSpec } from './spec';
+
+export type { TokenizerSpec } from './spec';
 import { trainBpe } from './train';
 
 /** GPT-2's end-of-text token, also its bos and unk. */
 export const END_OF_TEXT = '<|endoftext|>';
-
-/** Everything that defines a tokenizer; what the Hugging Face files hold. */
-export interface TokenizerSpec {
-  /** Byte-level token string -> id for the BPE tokens: the 256 bytes and every merge's result. */
-  vocab: Readonly<Record<string, number>>;
-  /** Merges in rank order (rank 0 is applied first). */
-  merges: readonly (readonly [string, string])[];
-  /** Special token text -> id. Together with vocab the ids must be exactly 0 .. size - 1. */
-  specialTokens?: Readonly<Record<string, number>>;
-  /** End of text (GPT-2: `<|endoftext|>`); must be a special token. */
-  eosToken?: string;
-  /** Beginning of text (GPT-2: `<|endoftext|>`, not added by encode). */
-  bosToken?: string;
-  /** Unknown token (GPT-2: `<|endoftext|>`; byte-level BPE never needs it). */
-  unkToken?: string;
-  /** Padding token for batches: a special token of its own, or the eos token (GPT-2 has none). */
-  padToken?: string;
-  /** Longest sequence the model takes (GPT-2: 1024), written to tokenizer_config.json. */
-  modelMaxLength?: number;
-}
 
 export interface TrainTokenizerOptions {
   /** Total vocabulary: 256 byte tokens + merges + special tokens (e.g. 512-4096). */
