@@ -22,9 +22,8 @@
 // the loss gains klCoef * mean(logp - logpRef) (the k1 estimator, klCoef 0.1), where logp is
 // the taken action's log-prob under the current policy (with its gradient), and the term's
 // value is read back with the other statistics. NovaRL runs it through the public ppoStep
-// (sdk/algos/ppo/step.ts) with extraLoss; extraLoss is not handed the minibatch's actions, so
-// the batch's observation rows carry the action as a 17th column: a two-line policy wrapper
-// gives ActorCritic the first 16 columns and extraLoss gathers logpRef with the 17th.
+// (sdk/algos/ppo/step.ts) with extraLoss, which receives the minibatch's observations and
+// actions.
 // The no-KL cases time PPOTrainer.learn() (the rollout copied into the core's batch tensors,
 // then ppoStep); the -kl cases time ppoStep on a batch written into the core once.
 //
@@ -71,9 +70,7 @@ import {
   ppoStep,
   resolvePPOConfig,
   type Core,
-  type PolicyWithValue,
   type StateDict,
-  type Tensor,
 } from '../sdk/index';
 import { gflops, round, timingFor, type BenchOptions, type BenchRow, type TimingOptions } from './util';
 
@@ -262,9 +259,7 @@ async function benchCase(c: PpoCase, options: BenchOptions, initialWeights: Stat
 /**
  * The -kl update through the public API: a fresh ActorCritic with the initial weights, a
  * frozen clone of it as the reference, Adam, and ppoStep with extraLoss adding
- * klCoef * mean(logp - logpRef), logpRef from the reference's forward on the minibatch. The
- * batch's observation rows are [16 observations | action] (extraLoss is not handed the
- * actions); the policy wrapper passes the first 16 columns on.
+ * klCoef * mean(logp - logpRef), logpRef from the reference's forward on the minibatch.
  */
 function novarlKlPpoUpdate(c: PpoCase, weights: StateDict, rollout: PpoBatch, core: Core): { update: (shuffle: boolean) => FirstUpdate; free: () => void } {
   const rows = rowsOf(c), mb = minibatchOf(c);
@@ -273,15 +268,10 @@ function novarlKlPpoUpdate(c: PpoCase, weights: StateDict, rollout: PpoBatch, co
   const reference = actorCritic.clone().freeze();
   const optimizer = new Adam(actorCritic.parameters(), { lr: CONFIG.learningRate, eps: CONFIG.adamEps });
   const config = resolvePPOConfig({ ...CONFIG, stepsPerUpdate: c.steps });
-  const observationsAndActions = new Float32Array(rows * (OBS + 1));
-  for (let r = 0; r < rows; r++) {
-    observationsAndActions.set(rollout.obs.subarray(r * OBS, (r + 1) * OBS), r * (OBS + 1));
-    observationsAndActions[r * (OBS + 1) + OBS] = rollout.actions[r]!;
-  }
   const batch = TensorRolloutBatch.fromArrays(
     {
-      observations: observationsAndActions,
-      observationSize: OBS + 1,
+      observations: rollout.obs,
+      observationSize: OBS,
       actions: rollout.actions,
       oldLogProbs: rollout.logProbs,
       values: rollout.values,
@@ -291,19 +281,13 @@ function novarlKlPpoUpdate(c: PpoCase, weights: StateDict, rollout: PpoBatch, co
     },
     core,
   );
-  let observations: Tensor | undefined; // (mb, 16) of the current minibatch
-  const policy: PolicyWithValue = {
-    forward: (obsAndAction) => actorCritic.forward((observations = obsAndAction.narrow(1, 0, OBS))),
-    parameters: () => actorCritic.parameters(),
-  };
   let klTermSum = 0;
   const update = (shuffle: boolean): FirstUpdate => {
     klTermSum = 0;
-    const stats = ppoStep(policy, batch, config, optimizer, {
+    const stats = ppoStep(actorCritic, batch, config, optimizer, {
       shuffle,
-      extraLoss: ({ observations: obsAndAction, logProbs }) => {
-        const actions = obsAndAction.narrow(1, OBS, 1).reshape([mb]);
-        const logpRef = noGrad(() => reference.logits(observations!).logSoftmax().gather(actions), core); // (mb)
+      extraLoss: ({ observations, actions, logProbs }) => {
+        const logpRef = noGrad(() => reference.logits(observations).logSoftmax().gather(actions.reshape([mb])), core); // (mb)
         const term = logProbs.reshape([mb]).sub(logpRef).mean().mul(c.klCoef);
         klTermSum += term.item();
         return term;

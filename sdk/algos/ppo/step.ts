@@ -42,6 +42,8 @@ export type PpoStepConfig = Pick<
 export interface PpoMinibatch {
   /** (mb, observationSize) or (mb, T) token ids. */
   observations: Tensor;
+  /** (mb, T) the taken actions (token ids for sequences). */
+  actions: Tensor;
   /** The policy's logits for them. */
   logits: Tensor;
   /** (mb, T) log-probabilities of the taken actions under the current policy. */
@@ -148,7 +150,7 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
           klLoss = term.item();
           loss = loss.add(term);
         }
-        if (options.extraLoss) loss = loss.add(options.extraLoss({ observations, logits, logProbs }));
+        if (options.extraLoss) loss = loss.add(options.extraLoss({ observations, actions, logits, logProbs }));
 
         const lossValue = loss.item();
         if (!Number.isFinite(lossValue)) {
