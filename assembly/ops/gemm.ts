@@ -80,6 +80,10 @@ const PACKED_A_BYTES: usize = 1 << 20;
  * C instead of overwriting it. Returns false when the workspace cannot be allocated.
  */
 export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, accumulate: bool): bool {
+  if (!transA && !transB && m < MR) {
+    gemmFewRows(m, n, k, a, b, c, accumulate);
+    return true;
+  }
   const stripBytes = <usize>(k * NR) << 2;
   const panelBytes = <usize>(k * MR) << 2;
   const panels = (m + MR - 1) / MR;
@@ -128,6 +132,66 @@ export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, a: usiz
     }
   }
   return true;
+}
+
+/**
+ * C (M, N) (+)= A (M, K) B (K, N) for fewer than MR rows (one token per row in generation):
+ * each row of A against B read in place, 16 columns (a cache line) at a time. Packing B would
+ * cost as much as the product itself for one row. Every output keeps the tile kernel's order:
+ * acc = 0, then acc = acc + A[i][p] * B[p][j] for p = 0 .. K-1, then C = acc or C + acc.
+ */
+function gemmFewRows(m: i32, n: i32, k: i32, a: usize, b: usize, c: usize, accumulate: bool): void {
+  const ldb = <usize>n << 2;
+  for (let i = 0; i < m; i++) {
+    const ai = a + (<usize>(i * k) << 2); // row i of A: (K)
+    const ci = c + (<usize>(i * n) << 2); // row i of C: (N)
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 16 <= n; j += 16) {
+        let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0), acc2 = f32x4.splat(0), acc3 = f32x4.splat(0);
+        let pb = b + (<usize>j << 2);
+        for (let p = 0; p < k; p++) {
+          const av = f32x4.splat(load<f32>(ai + (<usize>p << 2)));
+          acc0 = f32x4.add(acc0, f32x4.mul(av, v128.load(pb)));
+          acc1 = f32x4.add(acc1, f32x4.mul(av, v128.load(pb, 16)));
+          acc2 = f32x4.add(acc2, f32x4.mul(av, v128.load(pb, 32)));
+          acc3 = f32x4.add(acc3, f32x4.mul(av, v128.load(pb, 48)));
+          pb += ldb;
+        }
+        const cj = ci + (<usize>j << 2);
+        if (accumulate) {
+          acc0 = f32x4.add(v128.load(cj), acc0);
+          acc1 = f32x4.add(v128.load(cj, 16), acc1);
+          acc2 = f32x4.add(v128.load(cj, 32), acc2);
+          acc3 = f32x4.add(v128.load(cj, 48), acc3);
+        }
+        v128.store(cj, acc0);
+        v128.store(cj, acc1, 16);
+        v128.store(cj, acc2, 32);
+        v128.store(cj, acc3, 48);
+      }
+      for (; j + 4 <= n; j += 4) {
+        let acc = f32x4.splat(0);
+        let pb = b + (<usize>j << 2);
+        for (let p = 0; p < k; p++) {
+          acc = f32x4.add(acc, f32x4.mul(f32x4.splat(load<f32>(ai + (<usize>p << 2))), v128.load(pb)));
+          pb += ldb;
+        }
+        const cj = ci + (<usize>j << 2);
+        v128.store(cj, accumulate ? f32x4.add(v128.load(cj), acc) : acc);
+      }
+    }
+    for (; j < n; j++) {
+      let acc: f32 = 0;
+      let pb = b + (<usize>j << 2);
+      for (let p = 0; p < k; p++) {
+        acc = acc + load<f32>(ai + (<usize>p << 2)) * load<f32>(pb);
+        pb += ldb;
+      }
+      const cj = ci + (<usize>j << 2);
+      store<f32>(cj, accumulate ? load<f32>(cj) + acc : acc);
+    }
+  }
 }
 
 /**
