@@ -18,34 +18,18 @@ Run it with OMP_NUM_THREADS=1 (bench/generate.ts sets it).
 
 import json
 import math
+import os
 import statistics
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 torch.set_num_threads(1)
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (header_len,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + header_len])
-    header.pop("__metadata__", None)
-    start = 8 + header_len
-    tensors = {}
-    for name, info in header.items():
-        begin, end = info["data_offsets"]
-        tensors[name] = torch.from_numpy(np.frombuffer(data[start + begin : start + end], dtype="<f4").reshape(info["shape"]).copy())
-    return tensors
-
-
-def gelu_new(x):
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpt2 import gelu_new, read_safetensors  # noqa: E402  (bench/peers/gpt2.py)
 
 
 class CachedGPT2:
@@ -102,7 +86,7 @@ def main():
     spec = json.loads(sys.stdin.readline())
     with open(spec["model_dir"] + "/config.json") as f:
         cfg = json.load(f)
-    model = CachedGPT2(read_safetensors(spec["model_dir"] + "/model.safetensors"), cfg)
+    model = CachedGPT2(read_safetensors(spec["model_dir"] + "/model.safetensors")[0], cfg)
     torch.manual_seed(0)
     cases = []
     for rows in spec["prompts"]:

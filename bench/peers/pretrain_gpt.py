@@ -17,7 +17,7 @@ modeling_gpt2.py: Conv1D weights (in, out), pre-layer-norm blocks, causal attent
 
 import json
 import math
-import struct
+import os
 import sys
 import time
 
@@ -25,59 +25,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (header_len,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + header_len])
-    header.pop("__metadata__", None)
-    start = 8 + header_len
-    tensors = {}
-    for name, info in header.items():
-        assert info["dtype"] == "F32", (name, info["dtype"])
-        begin, end = info["data_offsets"]
-        array = np.frombuffer(data[start + begin : start + end], dtype="<f4").reshape(info["shape"])
-        tensors[name] = torch.from_numpy(array.copy())
-    return tensors
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpt2 import forward, read_safetensors  # noqa: E402  (bench/peers/gpt2.py)
 
 
 def read_i32(path):
     return torch.from_numpy(np.fromfile(path, dtype="<i4").astype(np.int64))
-
-
-def gelu_new(x):
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
-
-
-def forward(params, cfg, ids):
-    """ids (B, T) -> logits (B, T, V)."""
-    n_layer, n_head, n_embd, eps = cfg["n_layer"], cfg["n_head"], cfg["n_embd"], cfg["layer_norm_epsilon"]
-    head_dim = n_embd // n_head
-    batch, length = ids.shape
-    wte = params["transformer.wte.weight"]
-    x = wte[ids] + params["transformer.wpe.weight"][torch.arange(length)][None]
-    causal = torch.tril(torch.ones(length, length, dtype=torch.bool))
-
-    def conv1d(h, prefix):  # Conv1D: y = x W + b, W (in, out)
-        return h @ params[prefix + ".weight"] + params[prefix + ".bias"]
-
-    def heads(t):  # (B, T, C) -> (B, H, T, D)
-        return t.view(batch, length, n_head, head_dim).permute(0, 2, 1, 3)
-
-    for i in range(n_layer):
-        p = f"transformer.h.{i}."
-        h = F.layer_norm(x, (n_embd,), params[p + "ln_1.weight"], params[p + "ln_1.bias"], eps)
-        q, k, v = conv1d(h, p + "attn.c_attn").split(n_embd, dim=2)
-        q, k, v = heads(q), heads(k), heads(v)
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(head_dim)
-        weights = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1)
-        attn = (weights @ v).permute(0, 2, 1, 3).reshape(batch, length, n_embd)
-        x = x + conv1d(attn, p + "attn.c_proj")
-        h = F.layer_norm(x, (n_embd,), params[p + "ln_2.weight"], params[p + "ln_2.bias"], eps)
-        x = x + conv1d(gelu_new(conv1d(h, p + "mlp.c_fc")), p + "mlp.c_proj")
-    x = F.layer_norm(x, (n_embd,), params["transformer.ln_f.weight"], params["transformer.ln_f.bias"], eps)
-    return x @ wte.T  # lm_head tied to wte
 
 
 def cosine_with_warmup(step, lr, min_lr, warmup, total):
@@ -103,7 +56,7 @@ def validation(params, cfg, tokens, token_bytes, T, B, max_windows):
     for w0 in range(0, count, B):
         rows = min(B, count - w0)
         x, y = windows(tokens, torch.arange(w0, w0 + rows) * T, T)
-        logits = forward(params, cfg, x)
+        _, logits = forward(params, cfg, x)
         nats += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
         nbytes += int(token_bytes[y].sum())
     return nats / (count * T), nats / math.log(2) / nbytes, count
@@ -116,7 +69,7 @@ def main():
     with open(f"{root}/init/config.json") as f:
         cfg = json.load(f)
     torch.set_num_threads(1)
-    stored = read_safetensors(f"{root}/init/model.safetensors")
+    stored, _ = read_safetensors(f"{root}/init/model.safetensors")
     params = {name: t.clone().requires_grad_(True) for name, t in stored.items()}
     train = read_i32(f"{root}/train_tokens.i32")
     val = read_i32(f"{root}/validation_tokens.i32")
@@ -139,7 +92,7 @@ def main():
         for group in opt.param_groups:
             group["lr"] = lr
         x, y = windows(train, starts[step], T)
-        logits = forward(params, cfg, x)
+        _, logits = forward(params, cfg, x)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
