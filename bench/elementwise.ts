@@ -15,13 +15,12 @@
 // the same function.
 
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { setThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { init, Tensor, type Core } from '../sdk/index';
 import { round, timingFor, type BenchOptions, type BenchRow, type TimingOptions } from './util';
+import { initTfjsWasm } from './tfjs_wasm';
 
 const N = 1 << 20;
 const BYTES_PER_ELEMENT = 8;
@@ -69,15 +68,6 @@ function measure(fns: Record<string, () => void>, timing: Required<TimingOptions
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return Object.fromEntries(names.map((n) => [n, { wall: median(samples[n]!.map((s) => s.wall)), cpu: median(samples[n]!.map((s) => s.cpu)) }]));
-}
-
-async function initTfjsWasm(): Promise<void> {
-  const require = createRequire(import.meta.url);
-  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  setWasmPaths(dist + path.sep);
-  setThreadsCount(1);
-  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
-  await tf.ready();
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);

@@ -33,13 +33,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs'; // the union package: tfjs-core plus its gradients
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { AdamW, clipGradNorm, GPT, init, saveHuggingFace, seed } from '../sdk/index';
 import { gflops, randomMatrix, round, type BenchOptions, type BenchRow } from './util';
+import { initTfjsWasm } from './tfjs_wasm';
 
 const CONFIG = { vocabSize: 2048, nLayer: 4, nHead: 4, nEmbd: 128, nPositions: 128 };
 const B = 8, T = 128;
@@ -282,13 +280,3 @@ function tfjsGptStep(weights: Map<string, { data: Float32Array; shape: number[] 
     });
 }
 
-/** tfjs with its WebAssembly backend, one thread, the .wasm read from node_modules (offline). */
-async function initTfjsWasm(): Promise<void> {
-  const require = createRequire(import.meta.url);
-  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  setWasmPaths(dist + path.sep);
-  setThreadsCount(1);
-  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
-  await tf.ready();
-  if (tf.getBackend() !== 'wasm') throw new Error(`tfjs: backend is ${tf.getBackend()}, expected wasm`);
-}

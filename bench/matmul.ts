@@ -17,12 +17,10 @@
 // The main figures are wall clock; the cpu_ notes are the same by this process's CPU time
 // (everything here runs on one thread), which stays steadier when the machine is busy.
 
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { getThreadsCount, setThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { init, Tensor, type Core } from '../sdk/index';
 import { bestSeconds, gflops, randomMatrix, round, timingFor, type BenchOptions, type BenchRow } from './util';
+import { initTfjsWasm } from './tfjs_wasm';
 
 interface MatmulCase {
   m: number;
@@ -68,21 +66,6 @@ function label(c: MatmulCase): string {
 /** Steps of peakMulAdd per call: 8 MFLOP, a fraction of a millisecond. */
 const PEAK_STEPS = 100_000;
 const PEAK_FLOPS_PER_STEP = 80;
-
-/**
- * tfjs with its WebAssembly backend, one thread, the .wasm read from node_modules (offline).
- * Returns a one-line description of what was loaded.
- */
-async function initTfjsWasm(): Promise<string> {
-  const require = createRequire(import.meta.url);
-  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  setWasmPaths(dist + path.sep);
-  setThreadsCount(1); // tfjs runs one thread in Node anyway; this makes it explicit
-  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
-  await tf.ready();
-  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return `tfjs-backend-wasm ${version_wasm} (XNNPACK, ${simd ? 'SIMD' : 'no SIMD'}, ${getThreadsCount()} thread)`;
-}
 
 export async function benchMatmul(options: BenchOptions): Promise<BenchRow[]> {
   // many short samples: the best of them is what counts (see Timing above)

@@ -54,11 +54,8 @@
 // rounding; the timed updates shuffle.
 
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs'; // the union package: tfjs-core plus its gradients
-import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import {
   ActorCritic,
   Adam,
@@ -73,6 +70,7 @@ import {
   type StateDict,
 } from '../sdk/index';
 import { gflops, round, timingFor, type BenchOptions, type BenchRow, type TimingOptions } from './util';
+import { initTfjsWasm } from './tfjs_wasm';
 
 const OBS = 16;
 const ACTIONS = 4;
@@ -513,17 +511,6 @@ function tfjsPpoUpdate(c: PpoCase, weights: StateDict, batch: PpoBatch): { updat
     tf.dispose([...varList, ...Object.values(referenceWeights), obs, actions, oldLogProbs, advantages, returns, oldValues]);
   };
   return { update, dispose };
-}
-
-/** tfjs with its WebAssembly backend, one thread, the .wasm read from node_modules (offline). */
-async function initTfjsWasm(): Promise<void> {
-  const require = createRequire(import.meta.url);
-  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  setWasmPaths(dist + path.sep);
-  setThreadsCount(1);
-  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
-  await tf.ready();
-  if (tf.getBackend() !== 'wasm') throw new Error(`tfjs: backend is ${tf.getBackend()}, expected wasm`);
 }
 
 /** Fisher-Yates with the given uniform [0, 1) source. */
