@@ -6,7 +6,7 @@
 import type { Core } from '../core/core';
 import { defaultCore } from '../core/core';
 import { NumericError, ShapeError, ValueError } from '../core/errors';
-import { Tensor } from '../core/tensor';
+import { MAX_INDEX, Tensor } from '../core/tensor';
 import type { RolloutBatch } from '../interfaces/batch';
 
 /** Caller data for a batch: flat row-major arrays of B x T entries (observations: B x observationSize, or B x T token ids). */
@@ -29,8 +29,6 @@ export interface RolloutBatchArrays {
   mask?: ArrayLike<number>;
 }
 
-/** Largest integer action or token id a float32 holds exactly (and the core's index range). */
-const MAX_EXACT_INDEX = 2 ** 24;
 
 export class TensorRolloutBatch implements RolloutBatch {
   readonly observations: Tensor;
@@ -56,7 +54,7 @@ export class TensorRolloutBatch implements RolloutBatch {
     for (const [name, n] of [['rows', rows], ['steps', steps], ['observationSize', observationSize]] as const) {
       if (!Number.isSafeInteger(n) || n < 1) throw new ValueError(`TensorRolloutBatch: ${name} must be a positive integer, got ${n}`);
     }
-    if (rows > MAX_EXACT_INDEX) throw new ValueError(`TensorRolloutBatch: rows must be at most 2^24 (the core's index range), got ${rows}`);
+    if (rows > MAX_INDEX) throw new ValueError(`TensorRolloutBatch: rows must be at most 2^24 (the core's index range), got ${rows}`);
     const column = () => Tensor.zeros([rows, steps], { persistent: true, core });
     this.observations = Tensor.zeros([rows, observationSize], { persistent: true, core });
     this.actions = column();
@@ -152,7 +150,7 @@ function checkFinite(name: string, a: ArrayLike<number>): void {
 function checkIndices(name: string, a: ArrayLike<number>): void {
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
-    if (!Number.isInteger(x) || x < 0 || x >= MAX_EXACT_INDEX) {
+    if (!Number.isInteger(x) || x < 0 || x >= MAX_INDEX) {
       throw new ValueError(`TensorRolloutBatch.fromArrays: ${name} must be integers in [0, 2^24) (float32 holds them exactly), got ${x} at flat index ${i}`);
     }
   }

@@ -24,8 +24,15 @@ export interface CrossEntropyOptions {
   ignoreIndex?: number;
 }
 
-/** Token ids are stored as f32, exact below 2^24: larger vocabularies are refused. */
-export const MAX_VOCABULARY = 2 ** 24; // the same bound as MAX_INDEX: ids are f32
+/**
+ * Indices live in f32 tensors, which hold every integer exactly only below 2^24: 2^24 + 1 is
+ * stored as 2^24, so such an index would silently select a neighbouring row. Every index is
+ * therefore below MAX_INDEX, whatever the size of the table.
+ */
+export const MAX_INDEX = 2 ** 24;
+
+/** Token ids are indices too: a vocabulary of MAX_INDEX entries or more is refused. */
+export const MAX_VOCABULARY = MAX_INDEX;
 
 export interface MatmulOptions {
   /** Read this tensor's last two dims transposed. */
@@ -608,12 +615,6 @@ export class Tensor {
   }
 }
 
-/**
- * Indices live in f32 tensors, which hold every integer exactly only below 2^24: 2^24 + 1 is
- * stored as 2^24, so such an index would silently select a neighbouring row. Every index is
- * therefore below MAX_INDEX, whatever the size of the table.
- */
-export const MAX_INDEX = 2 ** 24;
 
 /** Checks that host-side indices are integers in [0, min(bound, 2^24)) (or equal to `allowed`), before they become f32. */
 function checkIndexValues(op: string, values: ArrayLike<number>, bound: number, allowed?: number): void {

@@ -25,7 +25,7 @@ import { noGrad } from '../core/grad_mode';
 import { maskedMean } from '../core/losses';
 import { Module, Parameter } from '../core/module';
 import { getRngState, normal_, setRngState, uniform_ } from '../core/random';
-import { Tensor } from '../core/tensor';
+import { MAX_INDEX, Tensor } from '../core/tensor';
 import { causalSelfAttention } from './attention';
 import { KVCache } from './kv_cache';
 import { Linear } from './linear';
@@ -427,7 +427,7 @@ export function resolveGPTConfig(config: GPTConfig): ResolvedGPTConfig {
   }
   if (config.nEmbd % config.nHead !== 0) throw new ValueError(`GPT config: nHead (${config.nHead}) must divide nEmbd (${config.nEmbd})`);
   // ids and positions travel as f32, exact up to 2^24
-  if (config.vocabSize > 2 ** 24 || config.nPositions > 2 ** 24) throw new ValueError('GPT config: vocabSize and nPositions must be at most 2^24');
+  if (config.vocabSize > MAX_INDEX || config.nPositions > MAX_INDEX) throw new ValueError('GPT config: vocabSize and nPositions must be at most 2^24');
   const { vocabSize, nLayer, nHead, nEmbd, nPositions } = config;
   return { vocabSize, nLayer, nHead, nEmbd, nPositions, layerNormEpsilon };
 }
