@@ -94,3 +94,7 @@ export { type GPTCachedOptions } from './nn/gpt';
 export { detExpF32, detExpm1F32, detLogF32, detTanhF32, detSigmoidF32, detGeluF32 } from './core/det_math';
 // Learning-rate schedules (nanoGPT's warm-up + cosine)
 export { cosineWithWarmup, type CosineWithWarmupOptions } from './core/lr_schedule';
+// Token-level RLHF: where completions come from, and the (B, L + R) layout every algorithm scores
+export type { CompletionEngine, CompletionRequest, Completions, SamplingParams } from './interfaces/completion_engine';
+export { LocalCompletionEngine, type LocalCompletionEngineOptions } from './lm/local_engine';
+export { SequenceBatch, responseForward, type SequenceRows, type ResponseForwardOptions, type ResponseForward } from './lm/sequence_batch';
