@@ -98,3 +98,4 @@ export { cosineWithWarmup, type CosineWithWarmupOptions } from './core/lr_schedu
 export type { CompletionEngine, CompletionRequest, Completions, SamplingParams } from './interfaces/completion_engine';
 export { LocalCompletionEngine, type LocalCompletionEngineOptions } from './lm/local_engine';
 export { SequenceBatch, responseForward, type SequenceRows, type ResponseForwardOptions, type ResponseForward } from './lm/sequence_batch';
+export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
