@@ -99,3 +99,5 @@ export type { CompletionEngine, CompletionRequest, Completions, SamplingParams }
 export { LocalCompletionEngine, type LocalCompletionEngineOptions } from './lm/local_engine';
 export { SequenceBatch, responseForward, type SequenceRows, type ResponseForwardOptions, type ResponseForward } from './lm/sequence_batch';
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
+export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
+export { frozenReference } from './lm/reference';

@@ -5,7 +5,7 @@
 // different order (tests/generate.test.ts explains the blocks), measured ~5e-7.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GPT, LocalCompletionEngine, SequenceBatch, ValueError, init, noGrad, normal_, responseForward, seed, type Core } from '../sdk/index';
+import { GPT, LocalCompletionEngine, SequenceBatch, Tokenizer, ValueError, collectLmRollout, frozenReference, init, noGrad, normal_, responseForward, seed, truncatedImportanceWeights, type Core } from '../sdk/index';
 import { expectClose } from './util';
 
 const CONFIG = { vocabSize: 37, nLayer: 2, nHead: 2, nEmbd: 16, nPositions: 32 };
@@ -69,5 +69,31 @@ describe('LocalCompletionEngine + responseForward', () => {
     controller.abort(new Error('stop'));
     await expect(new LocalCompletionEngine(m).complete({ prompts: [[1]], maxNewTokens: 2, signal: controller.signal })).rejects.toThrow('stop');
     m.free();
+  });
+});
+
+describe('collectLmRollout', () => {
+  it('scores the local engine\'s completions with the policy and the reference, and the gap is ~0', async () => {
+    const tokenizer = Tokenizer.train('the cat sat on the mat. the dog sat on the log. ', { vocabSize: 270 });
+    seed(2);
+    const policy = new GPT({ vocabSize: tokenizer.vocabSize, nLayer: 1, nHead: 2, nEmbd: 16, nPositions: 32 }, { valueHead: true });
+    const reference = frozenReference(policy);
+    const prompts = ['the cat', 'the dog sat'].map((text) => ({ text, ids: tokenizer.encode(text), fields: { id: text.length } }));
+    const eos = tokenizer.eosTokenId!;
+    const rollout = await collectLmRollout({ engine: new LocalCompletionEngine(policy), policy, reference, tokenizer, prompts, n: 2, sampling: { maxNewTokens: 6, temperature: 0.9, seed: 1, stopTokenIds: [eos] }, values: true });
+    expect(rollout.promptTexts).toEqual(['the cat', 'the cat', 'the dog sat', 'the dog sat']);
+    expect(rollout.extra.fields[2]).toEqual({ id: 11 });
+    expect(rollout.completionTexts[0]).toBe(tokenizer.decode(rollout.completions.completionIds[0]!, { skipSpecialTokens: true }));
+    const R = rollout.batch.responseLength;
+    for (const t of [rollout.oldLogProbs, rollout.refLogProbs!, rollout.values!, rollout.engineLogProbs!]) expect(t.shape).toEqual([4, R]);
+    // the reference is a copy: the same log-probs bit for bit (the same forward pass)
+    expect(Array.from(rollout.refLogProbs!.view())).toEqual(Array.from(rollout.oldLogProbs.view()));
+    expect(rollout.offPolicy!.deltaMax).toBeLessThan(1e-5);
+    const w = truncatedImportanceWeights(rollout.oldLogProbs, rollout.engineLogProbs!, 2).toArray();
+    const mask = rollout.batch.responseMask.view();
+    for (let i = 0; i < w.length; i++) if (mask[i] === 1) expect(Math.abs(w[i]! - 1)).toBeLessThan(1e-5);
+    rollout.free();
+    policy.free();
+    reference.free();
   });
 });
