@@ -38,7 +38,7 @@ describe('PreferencePairs', () => {
   it('refuses bad pairs naming the file, line, entry and field', async () => {
     const file = join(dir, 'bad.jsonl');
     writeFileSync(file, `${JSON.stringify(entries[0])}\n\n{"prompt": "p", "chosen": " same", "rejected": " same"}\n`);
-    const error = await PreferencePairs.load(file).catch((e: unknown) => e as DatasetError);
+    const error = (await PreferencePairs.load(file).then(() => undefined, (e: unknown) => e)) as DatasetError;
     expect(error).toBeInstanceOf(DatasetError);
     expect([error.source, error.line, error.entry, error.field]).toEqual([file, 3, 1, 'rejected']);
     expect(error.message).toMatch(/is the same text as chosen/);
