@@ -35,6 +35,8 @@ describe('PromptDataset entries', () => {
     expect(row.text).toBe('the dog ran');
     expect(row.ids).toEqual(tokenizer.encode('the dog ran'));
     expect(row.fields).toEqual({ answer: '1' });
+    // Rows are handed out again every epoch: a reward function cannot edit them.
+    expect([Object.isFrozen(row), Object.isFrozen(row.ids), Object.isFrozen(row.fields)]).toEqual([true, true, true]);
   });
 
   it('takes pre-tokenised prompt_ids (decoded for the text when there is a tokenizer)', () => {

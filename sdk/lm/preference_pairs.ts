@@ -181,7 +181,8 @@ export class PreferencePairs {
       throw new DatasetError({ ...location, field: entry.ids.rejected !== undefined ? 'rejected_ids' : 'rejected' }, 'has the same token ids as chosen: a pair must compare two different completions');
     }
     if (ids.prompt === undefined || ids.chosen === undefined || ids.rejected === undefined) return undefined;
-    return { ...entry.texts, promptIds: ids.prompt, chosenIds: ids.chosen, rejectedIds: ids.rejected, fields: entry.fields };
+    // Frozen: next() hands out the same pair objects every epoch.
+    return Object.freeze({ ...entry.texts, promptIds: Object.freeze([...ids.prompt]), chosenIds: Object.freeze([...ids.chosen]), rejectedIds: Object.freeze([...ids.rejected]), fields: Object.freeze({ ...entry.fields }) });
   }
 }
 
