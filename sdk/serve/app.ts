@@ -82,7 +82,11 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
 
   const app = new Hono();
   const limit = (maxSize: number) =>
-    bodyLimit({ maxSize, onError: (c) => c.json(new ServeRequestError(413, `the request body is larger than this route's limit of ${maxSize} bytes`, null).body(), 413) });
+    bodyLimit({
+      maxSize,
+      // the rest of the body is not read, so the connection cannot carry another request
+      onError: (c) => c.json(new ServeRequestError(413, `the request body is larger than this route's limit of ${maxSize} bytes`, null).body(), 413, { connection: 'close' }),
+    });
   const jsonBody = async (c: Context) => parseJsonBody(await c.req.text());
 
   app.onError((error, c) => {

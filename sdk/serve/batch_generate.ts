@@ -9,9 +9,12 @@
 // seeded group draws exactly the numbers it would draw alone. generate(model, rows, { seed })
 // seeds the core and draws one number per row per step, rows in order; a group here starts
 // from seed(s)'s state and draws the same numbers for the same rows, whatever else is in the
-// batch. A row's logits do not depend on the other rows (left padding is masked, every
-// reduction runs in a fixed order), so a seeded request batched with others returns what it
-// returns alone, bit for bit (tests/serve_batching.test.ts checks it against generate()).
+// batch. A row's logits do not depend on the other rows as long as it sits in the columns it
+// has alone: left padding is masked and every reduction runs in a fixed order by column, so
+// when every group's longest prompt is the batch's L (the queue's rule, batching_queue.ts) a
+// seeded request batched with others returns what it returns alone, bit for bit
+// (tests/serve_batching.test.ts checks it against generate()). Mixed L works too, with log-probs
+// that may differ from the lone request's in the last bits.
 // Unseeded groups share the server's stream (`stream`), in batch order. The caller's generator
 // state is restored after every step, so serving never moves the generator of a trainer that
 // shares the core.

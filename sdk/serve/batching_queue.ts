@@ -2,17 +2,22 @@
 //   - a request joins the queue; when the queue is idle, the next batch starts `windowMs` after
 //     the first request in it arrived, and requests that arrive while a batch runs wait for the
 //     next one;
-//   - a batch takes queued requests in arrival order while its rows (prompts x n) stay within
-//     maxBatchRows and its longest prompt + most max_tokens stay within nPositions; the first
-//     request that does not fit starts the next batch (no request is overtaken);
+//   - a batch starts with the oldest queued request and takes, in arrival order, every queued
+//     request whose longest prompt has the same length L, while its rows (prompts x n) stay
+//     within maxBatchRows; the others wait for a later batch (the oldest always goes next, so
+//     none waits forever);
 //   - any sampling settings batch together: each request is a group of generateGroups
 //     (sdk/serve/batch_generate.ts) with its own temperature, top-k, top-p, stop ids and
 //     max_tokens;
 //   - `seed`: a seeded request draws from its own stream, seed(s) then its rows in order, so its
-//     answer is the same whatever it is batched with, and equals
+//     answer is the same whatever it is batched with, bit for bit, and equals
 //     generate(model, its prompts each repeated n times, { seed }) (LocalCompletionEngine's
 //     request at the same seed). Unseeded requests draw from the server's stream (seeded once
 //     from `seed` at start), so they differ from run to run only by arrival order.
+// Why equal L: rows are left-padded to the batch's L, and attention sums a row's keys in lanes
+// by column, so a row shifted by a different amount of padding than it has alone can round its
+// sums differently (measured: log-probs differing in the last bits, ~1e-6, when prompts of
+// lengths 1, 2 and 3 were mixed). With equal L every row sits in the columns it has alone.
 // A batch runs synchronously, so nothing else (a weight swap included) happens during one.
 
 import type { GPT } from '../index';
@@ -85,17 +90,19 @@ export class BatchingQueue {
 
   private runBatch(): void {
     const { model, weightsVersion } = this.current();
-    const nPositions = model.config.nPositions;
+    const first = this.queue[0]!.group;
+    const L = longestPrompt(first);
     const batch: Job[] = [];
-    let rows = 0, longest = 0, steps = 0;
-    while (this.queue.length > 0) {
-      const g = this.queue[0]!.group;
-      const r = rows + g.rows.length;
-      const l = Math.max(longest, ...g.rows.map((p) => p.length));
-      const s = Math.max(steps, g.maxNewTokens);
-      if (batch.length > 0 && (r > this.options.maxBatchRows || l + s > nPositions)) break;
-      batch.push(this.queue.shift()!);
-      [rows, longest, steps] = [r, l, s];
+    let rows = 0;
+    for (let i = 0; i < this.queue.length; ) {
+      const g = this.queue[i]!.group;
+      const fits = batch.length === 0 || (longestPrompt(g) === L && rows + g.rows.length <= this.options.maxBatchRows);
+      if (!fits) {
+        i++;
+        continue;
+      }
+      batch.push(...this.queue.splice(i, 1));
+      rows += g.rows.length;
     }
     this.running = true;
     try {
@@ -112,4 +119,8 @@ export class BatchingQueue {
       this.schedule();
     }
   }
+}
+
+function longestPrompt(group: GenerationGroup): number {
+  return Math.max(...group.rows.map((r) => r.length));
 }
