@@ -47,8 +47,9 @@ describe('init() gives independent cores', () => {
     // the server's core (loadServeApp's own init()) and the reference's (another init())
     const a = app.model.core;
     const b = refCore;
-    expect(a).not.toBe(b);
-    expect(a.exports.memory).not.toBe(b.exports.memory);
+    // (=== here: a failed toBe would deep-compare two whole cores)
+    expect(a === b).toBe(false);
+    expect(a.exports.memory === b.exports.memory).toBe(false);
     seed(1, a);
     const before = getRngState(a);
     const draw = () => uniform_(Tensor.zeros([4], { core: a })).toArray();
