@@ -5,25 +5,30 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GPT, generate, getRngState, init, loadHuggingFace, seed, type Core } from '../sdk/index';
 import { generateGroups, type GenerationGroup } from '../sdk/serve/batch_generate';
+import { makeServeDir } from './serve_fixture';
 
 let core: Core;
 let model: GPT;
+let eos: number;
 
 beforeAll(async () => {
   core = await init({ setDefault: false });
-  model = (await loadHuggingFace('checkpoints/tiny-gpt', { core, valueHead: false })).model;
+  const fixture = await makeServeDir();
+  model = (await loadHuggingFace(fixture.dir, { core, valueHead: false })).model;
+  eos = fixture.tokenizer.eosTokenId!;
+  fixture.cleanup();
 });
 
-const group = (rows: number[][], settings: Partial<GenerationGroup>): GenerationGroup => ({ rows, maxNewTokens: 10, temperature: 1, topK: 0, topP: 1, stopTokenIds: [1023], topLogprobs: 0, ...settings });
+const group = (rows: number[][], settings: Partial<GenerationGroup>): GenerationGroup => ({ rows, maxNewTokens: 10, temperature: 1, topK: 0, topP: 1, stopTokenIds: [eos], topLogprobs: 0, ...settings });
 
 describe('generateGroups', () => {
   it('gives each seeded group of equal longest prompt what generate() gives it alone', () => {
     const groups = [
-      group([[46, 77, 320], [911, 258, 5]], { seed: 1, temperature: 0.8, topP: 0.9 }),
+      group([[46, 77, 120], [91, 258, 5]], { seed: 1, temperature: 0.8, topP: 0.9 }),
       group([[12, 13, 14]], { seed: 2, topK: 20, maxNewTokens: 4 }),
       group([[7], [8, 9, 10], [8, 9, 10]], { seed: 3, temperature: 0, maxNewTokens: 12 }),
-      group([[300, 301, 302]], { temperature: 1.3 }), // unseeded: the server's stream
-      group([[46, 77, 320]], { seed: 1, temperature: 0.8, topP: 0.9, stopTokenIds: [198, 1023] }),
+      group([[200, 201, 202]], { temperature: 1.3 }), // unseeded: the server's stream
+      group([[46, 77, 120]], { seed: 1, temperature: 0.8, topP: 0.9, stopTokenIds: [10, eos] }),
     ];
     seed(42, core);
     const callerState = getRngState(core);
@@ -43,7 +48,7 @@ describe('generateGroups', () => {
   });
 
   it('reports the k most likely raw tokens with log_softmax values', () => {
-    const { outputs } = generateGroups(model, [group([[46, 77, 320]], { seed: 5, topLogprobs: 3, maxNewTokens: 3 })], [1, 2, 3, 4]);
+    const { outputs } = generateGroups(model, [group([[46, 77, 120]], { seed: 5, topLogprobs: 3, maxNewTokens: 3 })], [1, 2, 3, 4]);
     const out = outputs[0]!;
     out.topLogProbs[0]!.forEach((top, t) => {
       expect(top).toHaveLength(3);

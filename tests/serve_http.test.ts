@@ -5,16 +5,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT, Tokenizer, encodeHuggingFace, generate, getRngState, init, loadHuggingFace, parseSafetensors, seed, serializeSafetensors, uniform_, Tensor, type Core } from '../sdk/index';
 import { createServeApp, loadServeApp, serveNode, type RunningServer, type ServeApp } from '../sdk/serve/index';
+import { makeServeDir, type ServeFixture } from './serve_fixture';
 
-const DIR = 'checkpoints/tiny-gpt';
+let fixture: ServeFixture;
+let DIR = '';
 let app: ServeApp;
 let server: RunningServer;
 let refCore: Core;
 let reference: GPT; // the same weights on another core, for generate()
 let tokenizer: Tokenizer;
 let eos: number;
+let ids: (text: string) => number[];
 
 beforeAll(async () => {
+  fixture = await makeServeDir();
+  DIR = fixture.dir;
   app = await loadServeApp(DIR, { modelName: 'tiny-gpt', batchWindowMs: 20 });
   server = await serveNode(app, { port: 0 });
   refCore = await init({ setDefault: false });
@@ -22,12 +27,14 @@ beforeAll(async () => {
   reference = loaded.model;
   tokenizer = Tokenizer.fromHuggingFaceFiles(loaded.tokenizerFiles!);
   eos = tokenizer.eosTokenId!;
+  ids = (text: string) => tokenizer.encode(text);
 });
 
 afterAll(async () => {
   await server?.close();
   app?.close({ freeModel: true });
   reference?.free();
+  fixture?.cleanup();
 });
 
 async function post(path: string, body: unknown, target = server.url): Promise<{ status: number; json: any }> {
@@ -36,7 +43,7 @@ async function post(path: string, body: unknown, target = server.url): Promise<{
 }
 
 async function postBytes(path: string, bytes: Uint8Array): Promise<{ status: number; json: any }> {
-  const response = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes, signal: AbortSignal.timeout(20_000) });
+  const response = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array(bytes), signal: AbortSignal.timeout(20_000) });
   return { status: response.status, json: await response.json() };
 }
 
@@ -71,7 +78,7 @@ describe('routes', () => {
   });
 
   it('a seeded token-id request returns what generate() returns at that seed, bit for bit, prompt-major', async () => {
-    const prompts = [[46, 77, 320], [911, 258]];
+    const prompts = [ids('the cat'), ids('Emma walked')];
     const body = { model: 'tiny-gpt', prompt: prompts, n: 2, max_tokens: 10, temperature: 0.9, top_p: 0.95, top_k: 50, seed: 7, logprobs: 0, return_token_ids: true };
     const { status, json } = await post('/v1/completions', body);
     expect(status).toBe(200);
@@ -91,11 +98,13 @@ describe('routes', () => {
       expect(c.logprobs.text_offset).toEqual(lengths.map((_: number, i: number) => lengths.slice(0, i).reduce((a: number, b: number) => a + b, 0)));
     });
     const completionTokens = ref.completions.reduce((s, c) => s + c.length, 0);
-    expect(json.usage).toEqual({ prompt_tokens: 5, completion_tokens: completionTokens, total_tokens: 5 + completionTokens });
+    const promptTokens = prompts[0]!.length + prompts[1]!.length;
+    expect(json.usage).toEqual({ prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens });
   });
 
   it('logprobs: k gives the sampled token then the k most likely raw alternatives', async () => {
-    const { json } = await post('/v1/completions', { prompt: 'Once upon a time', max_tokens: 6, temperature: 0, logprobs: 3, return_token_ids: true });
+    // tokens as "token_id:<id>": two byte tokens can decode to the same U+FFFD text, as in vLLM
+    const { json } = await post('/v1/completions', { prompt: 'Once upon a time', max_tokens: 6, temperature: 0, logprobs: 3, return_token_ids: true, return_tokens_as_token_ids: true });
     const c = json.choices[0];
     const ref = generate(reference, [tokenizer.encode('Once upon a time')], { maxNewTokens: 6, temperature: 0, stopTokenIds: [eos] });
     expect(c.token_ids).toEqual(ref.completions[0]);
@@ -105,6 +114,7 @@ describe('routes', () => {
       // is not repeated
       const keys = Object.keys(entry), values = Object.values(entry);
       expect(keys[0]).toBe(c.logprobs.tokens[t]);
+      expect(keys[0]).toBe(`token_id:${c.token_ids[t]}`);
       expect(values[0]).toBe(c.logprobs.token_logprobs[t]);
       expect(values[0]).toBe(0);
       expect(keys.length).toBe(3);
@@ -131,7 +141,7 @@ describe('bad requests', () => {
     const cases: [unknown, number, string | null][] = [
       [{ prompt: [1], max_tokens: 0 }, 400, 'max_tokens'],
       [{ prompt: [1], n: 1000 }, 400, 'n'],
-      [{ prompt: [[1], [1024]] }, 400, 'prompt'],
+      [{ prompt: [[1], [tokenizer.vocabSize]] }, 400, 'prompt'],
       [{ prompt: [1], model: 'other' }, 404, 'model'],
       [{ prompt: [1], stream: true }, 400, 'stream'],
       ['{"prompt": [1', 400, null],
@@ -158,7 +168,7 @@ describe('bad requests', () => {
       const r = await target.fetch(new Request('http://local/v1/completions', { method: 'POST', body: JSON.stringify(body) }));
       return { status: r.status, json: (await r.json()) as any };
     };
-    const unseeded = { prompt: [46, 77], max_tokens: 8, return_token_ids: true, logprobs: 0 };
+    const unseeded = { prompt: ids('the dog'), max_tokens: 8, return_token_ids: true, logprobs: 0 };
     const seeded = { ...unseeded, seed: 11 };
     for (const body of [unseeded, seeded]) {
       const q1 = await ask(quiet, body), n1 = await ask(noisy, body);
@@ -176,7 +186,7 @@ describe('bad requests', () => {
 describe('batching', () => {
   it('concurrent requests become fewer generation calls; each seeded answer equals the request served alone', async () => {
     const bodies = Array.from({ length: 6 }, (_, i) => ({
-      prompt: [[46 + i, 77, 320].slice(0, 1 + (i % 3))],
+      prompt: [[46 + i, 77, 120].slice(0, 1 + (i % 3))],
       n: 1 + (i % 2),
       max_tokens: 4 + i,
       temperature: [1, 0.7, 0][i % 3],
@@ -201,7 +211,7 @@ describe('batching', () => {
 
 describe('POST /novarl/update_weights', () => {
   it('validates everything, refuses bad bodies with the weights and version unchanged, and swaps good ones in', async () => {
-    const body = { prompt: [46, 77, 320], max_tokens: 8, seed: 21, logprobs: 0, return_token_ids: true };
+    const body = { prompt: ids('Once upon'), max_tokens: 8, seed: 21, logprobs: 0, return_token_ids: true };
     const original = (await post('/v1/completions', body)).json.choices;
     const good = encodeHuggingFace(reference)['model.safetensors']!;
     const { tensors } = parseSafetensors(good);

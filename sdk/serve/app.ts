@@ -112,7 +112,7 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
         const choice: Record<string, unknown> = {
           index: row,
           text: tokenizer.decode(ids, { skipSpecialTokens: true }),
-          logprobs: params.logprobs === null ? null : completionLogprobs(output, row),
+          logprobs: params.logprobs === null ? null : completionLogprobs(output, row, params.tokensAsIds),
           finish_reason: output.finishReasons[row],
           stop_reason: null,
         };
@@ -133,7 +133,7 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
       const choice: Record<string, unknown> = {
         index: row,
         message: { role: 'assistant', content: tokenizer.decode(ids, { skipSpecialTokens: true }) },
-        logprobs: params.logprobs === null ? null : chatLogprobs(output, row),
+        logprobs: params.logprobs === null ? null : chatLogprobs(output, row, params.tokensAsIds),
         finish_reason: output.finishReasons[row],
       };
       if (params.returnTokenIds) {
@@ -170,17 +170,18 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
     return (await queue.submit(group)).output;
   }
 
-  const tokenText = (id: number) => tokenizer.decode([id]);
+  // vLLM's format_token_id_placeholder for return_tokens_as_token_ids
+  const tokenText = (id: number, asIds: boolean) => (asIds ? `token_id:${id}` : tokenizer.decode([id]));
 
   // vLLM's _create_completion_logprobs: text_offset is the running length of the token strings
-  function completionLogprobs(output: GroupOutput, row: number) {
+  function completionLogprobs(output: GroupOutput, row: number, asIds: boolean) {
     const ids = output.completions[row]!;
-    const tokens = ids.map(tokenText);
+    const tokens = ids.map((id) => tokenText(id, asIds));
     const token_logprobs = output.logProbs[row]!.map(clampLogprob);
     const top_logprobs = ids.map((id, t) => {
       const entry: Record<string, number> = { [tokens[t]!]: token_logprobs[t]! };
       for (const [alt, lp] of output.topLogProbs[row]?.[t] ?? []) {
-        const key = tokenText(alt);
+        const key = tokenText(alt, asIds);
         if (!(key in entry)) entry[key] = clampLogprob(lp);
       }
       return entry;
@@ -190,13 +191,13 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
     return { tokens, token_logprobs, top_logprobs, text_offset };
   }
 
-  function chatLogprobs(output: GroupOutput, row: number) {
+  function chatLogprobs(output: GroupOutput, row: number, asIds: boolean) {
     const bytesOf = (s: string) => [...new TextEncoder().encode(s)];
     return {
       content: output.completions[row]!.map((id, t) => {
-        const token = tokenText(id);
-        const top = (output.topLogProbs[row]?.[t] ?? []).map(([alt, lp]) => ({ token: tokenText(alt), logprob: clampLogprob(lp), bytes: bytesOf(tokenText(alt)) }));
-        return { token, logprob: clampLogprob(output.logProbs[row]![t]!), bytes: bytesOf(token), top_logprobs: top };
+        const token = tokenText(id, asIds);
+        const top = (output.topLogProbs[row]?.[t] ?? []).map(([alt, lp]) => ({ token: tokenText(alt, asIds), logprob: clampLogprob(lp), bytes: bytesOf(tokenizer.decode([alt])) }));
+        return { token, logprob: clampLogprob(output.logProbs[row]![t]!), bytes: bytesOf(tokenizer.decode([id])), top_logprobs: top };
       }),
     };
   }

@@ -7,7 +7,8 @@
 //   prompt            a string, an array of strings, an array of token ids, or an array of arrays
 //   n, max_tokens (default 16), temperature (1), top_p (1), top_k (-1 or 0: off), seed,
 //   temperature below 1e-5 is greedy (vLLM's _SAMPLING_EPS), stop_token_ids, ignore_eos (false: the model's eos also stops, as vLLM), logprobs (integer,
-//   0 = the sampled token's only), return_token_ids (adds token_ids and prompt_token_ids)
+//   0 = the sampled token's only), return_token_ids (adds token_ids and prompt_token_ids),
+//   return_tokens_as_token_ids (logprobs' tokens as "token_id:<id>")
 // Fields NovaRL does not implement (stream, echo, stop strings, penalties, best_of, min_p,
 // logit_bias, suffix, prompt_logprobs) are refused when set to anything but their no-op value,
 // so no request is silently answered differently from what it asked. Other fields are ignored.
@@ -78,6 +79,8 @@ export interface CompletionParams {
   /** null: no logprobs object; k >= 0: the sampled token's and k alternatives. */
   logprobs: number | null;
   returnTokenIds: boolean;
+  /** Tokens in logprobs as "token_id:<id>" instead of their text (no two tokens share a key). */
+  tokensAsIds: boolean;
 }
 
 type Body = Record<string, unknown>;
@@ -228,7 +231,8 @@ function parseSampling(body: Body, prompts: number[][], facts: ModelFacts, limit
   const ignoreEos = optionalBoolean(body, 'ignore_eos') ?? false;
   const stopTokenIds = [...new Set([...(stopIds as number[]), ...(ignoreEos ? [] : facts.eosTokenIds)])];
   const returnTokenIds = optionalBoolean(body, 'return_token_ids') ?? false;
-  const params: CompletionParams = { prompts, n, maxTokens, temperature, topP, topK: rawTopK === -1 ? 0 : rawTopK, stopTokenIds, logprobs, returnTokenIds };
+  const tokensAsIds = optionalBoolean(body, 'return_tokens_as_token_ids') ?? false;
+  const params: CompletionParams = { prompts, n, maxTokens, temperature, topP, topK: rawTopK === -1 ? 0 : rawTopK, stopTokenIds, logprobs, returnTokenIds, tokensAsIds };
   if (seed !== undefined) params.seed = seed;
   return params;
 }
