@@ -37,13 +37,13 @@ describe('parseCompletionRequest', () => {
 
   it('gives vLLM defaults and maps its fields', () => {
     const d = parseCompletionRequest({ prompt: [1] }, facts, limits);
-    expect(d).toEqual({ prompts: [[1]], n: 1, maxTokens: 16, temperature: 1, topP: 1, topK: 0, stopTokenIds: [eos], logprobs: null, returnTokenIds: false, tokensAsIds: false });
+    expect(d).toEqual({ prompts: [[1]], n: 1, maxTokens: 16, temperature: 1, topP: 1, topK: 0, stopTokenIds: [eos], logprobs: null, returnTokenIds: false, tokensAsIds: false, skipSpecialTokens: true });
     const p = parseCompletionRequest(
       { prompt: [1], n: 3, max_tokens: 5, temperature: 0.7, top_p: 0.9, top_k: -1, seed: 12, stop_token_ids: [3, 4], logprobs: 0, return_token_ids: true, ignore_eos: true, stream: false, echo: false },
       facts,
       limits,
     );
-    expect(p).toEqual({ prompts: [[1]], n: 3, maxTokens: 5, temperature: 0.7, topP: 0.9, topK: 0, seed: 12, stopTokenIds: [3, 4], logprobs: 0, returnTokenIds: true, tokensAsIds: false });
+    expect(p).toEqual({ prompts: [[1]], n: 3, maxTokens: 5, temperature: 0.7, topP: 0.9, topK: 0, seed: 12, stopTokenIds: [3, 4], logprobs: 0, returnTokenIds: true, tokensAsIds: false, skipSpecialTokens: true });
     expect(parseCompletionRequest({ prompt: [1], top_k: 7, temperature: 1e-6 }, facts, limits)).toMatchObject({ topK: 7, temperature: 0 });
   });
 
@@ -75,7 +75,7 @@ describe('parseCompletionRequest', () => {
     rejects({ prompt: [1], return_token_ids: 'yes' }, 'return_token_ids');
     rejects({ prompt: [1], model: 'gpt-4' }, 'model', 404);
     rejects({ prompt: [1], model: 3 }, 'model');
-    for (const [field, value] of [['stream', true], ['echo', true], ['stop', ['.']], ['best_of', 2], ['presence_penalty', 0.5], ['logit_bias', { 1: 2 }], ['prompt_logprobs', 1]] as const) {
+    for (const [field, value] of [['stream', true], ['echo', true], ['stop', ['.']], ['best_of', 2], ['presence_penalty', 0.5], ['logit_bias', { 1: 2 }], ['prompt_logprobs', 1], ['use_beam_search', true], ['allowed_token_ids', [1]], ['include_stop_str_in_output', true]] as const) {
       rejects({ prompt: [1], [field]: value }, field, 400, /not supported/);
     }
   });

@@ -111,7 +111,7 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
         const ids = output.completions[row]!;
         const choice: Record<string, unknown> = {
           index: row,
-          text: tokenizer.decode(ids, { skipSpecialTokens: true }),
+          text: tokenizer.decode(ids, { skipSpecialTokens: params.skipSpecialTokens }),
           logprobs: params.logprobs === null ? null : completionLogprobs(output, row, params.tokensAsIds),
           finish_reason: output.finishReasons[row],
           stop_reason: null,
@@ -132,7 +132,7 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
     const choices = output.completions.map((ids, row) => {
       const choice: Record<string, unknown> = {
         index: row,
-        message: { role: 'assistant', content: tokenizer.decode(ids, { skipSpecialTokens: true }) },
+        message: { role: 'assistant', content: tokenizer.decode(ids, { skipSpecialTokens: params.skipSpecialTokens }) },
         logprobs: params.logprobs === null ? null : chatLogprobs(output, row, params.tokensAsIds),
         finish_reason: output.finishReasons[row],
       };

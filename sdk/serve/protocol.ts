@@ -2,15 +2,18 @@
 // enters: a bad field becomes a ServeRequestError (a 4xx with OpenAI's error body naming the
 // field) before anything runs, so a bad request never changes the server's state.
 //
-// Field names are vLLM's (vllm/entrypoints/openai/completion/protocol.py and serving.py at
-// vllm-project/vllm commit 030ea52effcb05071543c8c42b8f0145e94cee43, December 2026):
+// Field names are vLLM's, read in vllm-project/vllm (the main branch of late 2026):
+// vllm/entrypoints/openai/completion/protocol.py at 002032ee2b18e1f7bd924ec47b62504ba3866063
+// (CompletionRequest) and completion/serving.py at 030ea52effcb05071543c8c42b8f0145e94cee43
+// (the response, prompt-major choices, _create_completion_logprobs):
 //   prompt            a string, an array of strings, an array of token ids, or an array of arrays
 //   n, max_tokens (default 16), temperature (1), top_p (1), top_k (-1 or 0: off), seed,
 //   temperature below 1e-5 is greedy (vLLM's _SAMPLING_EPS), stop_token_ids, ignore_eos (false: the model's eos also stops, as vLLM), logprobs (integer,
 //   0 = the sampled token's only), return_token_ids (adds token_ids and prompt_token_ids),
-//   return_tokens_as_token_ids (logprobs' tokens as "token_id:<id>")
+//   return_tokens_as_token_ids (logprobs' tokens as "token_id:<id>"), skip_special_tokens (true)
+// seed: vLLM takes any int64; NovaRL's generator takes [0, 2^53).
 // Fields NovaRL does not implement (stream, echo, stop strings, penalties, best_of, min_p,
-// logit_bias, suffix, prompt_logprobs) are refused when set to anything but their no-op value,
+// logit_bias, suffix, prompt_logprobs, beam search, allowed/bad words...) are refused when set to anything but their no-op value,
 // so no request is silently answered differently from what it asked. Other fields are ignored.
 
 import type { Tokenizer } from '../index';
@@ -81,6 +84,8 @@ export interface CompletionParams {
   returnTokenIds: boolean;
   /** Tokens in logprobs as "token_id:<id>" instead of their text (no two tokens share a key). */
   tokensAsIds: boolean;
+  /** Leave special tokens (eos) out of the text. Default true, as vLLM. */
+  skipSpecialTokens: boolean;
 }
 
 type Body = Record<string, unknown>;
@@ -98,6 +103,15 @@ const UNSUPPORTED: Record<string, (v: unknown) => boolean> = {
   logit_bias: (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0,
   prompt_logprobs: () => false,
   min_tokens: (v) => v === 0,
+  use_beam_search: (v) => v === false,
+  allowed_token_ids: () => false,
+  bad_words: (v) => Array.isArray(v) && v.length === 0,
+  logprob_token_ids: () => false,
+  include_stop_str_in_output: (v) => v === false,
+  truncate_prompt_tokens: () => false,
+  response_format: () => false,
+  structured_outputs: () => false,
+  tools: (v) => Array.isArray(v) && v.length === 0,
 };
 
 export function bad(param: string | null, message: string): ServeRequestError {
@@ -232,7 +246,8 @@ function parseSampling(body: Body, prompts: number[][], facts: ModelFacts, limit
   const stopTokenIds = [...new Set([...(stopIds as number[]), ...(ignoreEos ? [] : facts.eosTokenIds)])];
   const returnTokenIds = optionalBoolean(body, 'return_token_ids') ?? false;
   const tokensAsIds = optionalBoolean(body, 'return_tokens_as_token_ids') ?? false;
-  const params: CompletionParams = { prompts, n, maxTokens, temperature, topP, topK: rawTopK === -1 ? 0 : rawTopK, stopTokenIds, logprobs, returnTokenIds, tokensAsIds };
+  const skipSpecialTokens = optionalBoolean(body, 'skip_special_tokens') ?? true;
+  const params: CompletionParams = { prompts, n, maxTokens, temperature, topP, topK: rawTopK === -1 ? 0 : rawTopK, stopTokenIds, logprobs, returnTokenIds, tokensAsIds, skipSpecialTokens };
   if (seed !== undefined) params.seed = seed;
   return params;
 }
