@@ -236,7 +236,9 @@ describe('POST /novarl/update_weights', () => {
       expect(r.json.error.message.length, what).toBeGreaterThan(0);
       expect((await health()).weights_version, what).toBe(0);
     }
-    expect((await post('/v1/completions', body)).json.choices).toEqual(original);
+    const unchanged = await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify(body) });
+    expect(unchanged.headers.get('x-novarl-weights-version')).toBe('0');
+    expect(((await unchanged.json()) as any).choices).toEqual(original);
 
     // A real update: the reference model's weights, perturbed
     const updated = loadHuggingFace(DIR, { core: refCore, valueHead: false });
@@ -247,7 +249,9 @@ describe('POST /novarl/update_weights', () => {
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ weights_version: 1 });
     expect((await health()).weights_version).toBe(1);
-    const after = (await post('/v1/completions', body)).json.choices;
+    const served = await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify(body) });
+    expect(served.headers.get('x-novarl-weights-version')).toBe('1');
+    const after = ((await served.json()) as any).choices;
     const ref = generate(next, [body.prompt], { maxNewTokens: 8, seed: 21, stopTokenIds: [eos] });
     expect(after[0].token_ids).toEqual(ref.completions[0]);
     expect(after[0].logprobs.token_logprobs).toEqual(ref.logProbs[0]);

@@ -16,6 +16,7 @@
 // --logprobs-mode processed_logprobs, what TRL runs vLLM with, 0 for greedy) and top_logprobs[t]
 // holds the sampled token (that same value) then the k most likely tokens of the raw
 // distribution log_softmax(logits). Streaming is not implemented (stream: true is a 400).
+// Every completion response carries x-novarl-weights-version: the weights that generated it.
 
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -55,6 +56,9 @@ export interface ServeApp {
 }
 
 const MiB = 1 << 20;
+
+/** Response header of every completion: the weights version that generated it. */
+export const WEIGHTS_VERSION_HEADER = 'x-novarl-weights-version';
 
 export function createServeApp(options: ServeAppOptions): ServeApp {
   const { tokenizer } = options;
@@ -104,7 +108,8 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
 
   app.post('/v1/completions', limit(limits.maxBodyBytes), async (c) => {
     const params = parseCompletionRequest(await jsonBody(c), facts, limits);
-    const output = await run(params);
+    const { output, weightsVersion: servedBy } = await run(params);
+    c.header(WEIGHTS_VERSION_HEADER, String(servedBy));
     const choices = params.prompts.flatMap((prompt, p) =>
       Array.from({ length: params.n }, (_, j) => {
         const row = p * params.n + j;
@@ -128,7 +133,8 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
 
   app.post('/v1/chat/completions', limit(limits.maxBodyBytes), async (c) => {
     const params = parseChatRequest(await jsonBody(c), facts, limits, renderChat);
-    const output = await run(params);
+    const { output, weightsVersion: servedBy } = await run(params);
+    c.header(WEIGHTS_VERSION_HEADER, String(servedBy));
     const choices = output.completions.map((ids, row) => {
       const choice: Record<string, unknown> = {
         index: row,
@@ -156,7 +162,7 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
     return c.json({ weights_version: weightsVersion });
   });
 
-  async function run(params: CompletionParams): Promise<GroupOutput> {
+  async function run(params: CompletionParams): Promise<{ output: GroupOutput; weightsVersion: number }> {
     const group: GenerationGroup = {
       rows: params.prompts.flatMap((p) => Array.from({ length: params.n }, () => p)),
       maxNewTokens: params.maxTokens,
@@ -167,7 +173,7 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
       topLogprobs: params.logprobs ?? 0,
     };
     if (params.seed !== undefined) group.seed = params.seed;
-    return (await queue.submit(group)).output;
+    return queue.submit(group);
   }
 
   // vLLM's format_token_id_placeholder for return_tokens_as_token_ids
