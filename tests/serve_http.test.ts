@@ -259,3 +259,31 @@ describe('POST /novarl/update_weights', () => {
     next.free();
   });
 });
+
+describe('a weight update among requests in flight', () => {
+  it('lands between batches: each answer is wholly from the weights its header names', async () => {
+    const before = (await health()).weights_version;
+    const loaded = (await loadHuggingFace(DIR, { core: refCore, valueHead: false })).model;
+    const wpe = loaded.transformer.wpe.weight;
+    wpe.set(wpe.toArray().map((v, i) => v - 0.1 * Math.cos(i)));
+    const bodies = Array.from({ length: 6 }, (_, i) => ({ prompt: [5 + i, 6, 7], max_tokens: 10, seed: 300 + i, logprobs: 0, return_token_ids: true }));
+    const expect1 = (model: GPT) => bodies.map((b) => generate(model, [b.prompt], { maxNewTokens: 10, seed: b.seed, stopTokenIds: [eos] }));
+    const old = expect1(app.model), fresh = expect1(loaded);
+    const requests = bodies.map((b) => fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify(b) }));
+    const update = postBytes('/novarl/update_weights', encodeHuggingFace(loaded)['model.safetensors']!);
+    const more = bodies.map((b) => fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify(b) }));
+    expect((await update).json).toEqual({ weights_version: before + 1 });
+    const versions = new Set<number>();
+    for (const [k, response] of (await Promise.all([...requests, ...more])).entries()) {
+      const version = Number(response.headers.get('x-novarl-weights-version'));
+      versions.add(version);
+      const choice = ((await response.json()) as any).choices[0];
+      const ref = (version === before ? old : fresh)[k % bodies.length]!;
+      expect([before, before + 1]).toContain(version);
+      expect(choice.token_ids).toEqual(ref.completions[0]);
+      expect(choice.logprobs.token_logprobs).toEqual(ref.logProbs[0]);
+    }
+    expect(versions.has(before + 1)).toBe(true);
+    loaded.free();
+  });
+});
