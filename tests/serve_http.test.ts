@@ -287,3 +287,18 @@ describe('a weight update among requests in flight', () => {
     loaded.free();
   });
 });
+
+describe('the core build', () => {
+  it('the scalar build serves the same bits as the SIMD one', async () => {
+    const body = { prompt: [[5, 6, 7], [9, 10, 11]], n: 2, max_tokens: 12, temperature: 0.8, top_k: 30, seed: 77, logprobs: 2, return_token_ids: true };
+    const answers = [];
+    for (const simd of [true, false]) {
+      const served = await loadServeApp(DIR, { modelName: 'tiny-gpt', simd });
+      expect(served.model.core.simd).toBe(simd);
+      const r = await served.fetch(new Request('http://local/v1/completions', { method: 'POST', body: JSON.stringify(body) }));
+      answers.push(((await r.json()) as any).choices);
+      served.close({ freeModel: true });
+    }
+    expect(answers[1]).toEqual(answers[0]);
+  });
+});
