@@ -3,7 +3,7 @@
 // requests that change nothing, batching, and weight updates.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GPT, Tokenizer, encodeHuggingFace, generate, getRngState, init, loadHuggingFace, parseSafetensors, seed, serializeSafetensors, uniform_, Tensor, type Core } from '../sdk/index';
+import { GPT, Tokenizer, ValueError, encodeHuggingFace, generate, getRngState, init, loadHuggingFace, parseSafetensors, seed, serializeSafetensors, uniform_, Tensor, type Core } from '../sdk/index';
 import { createServeApp, loadServeApp, serveNode, type RunningServer, type ServeApp } from '../sdk/serve/index';
 import { makeServeDir, type ServeFixture } from './serve_fixture';
 
@@ -300,5 +300,14 @@ describe('the core build', () => {
       served.close({ freeModel: true });
     }
     expect(answers[1]).toEqual(answers[0]);
+  });
+});
+
+describe('createServeApp', () => {
+  it('refuses a bad model, tokenizer or limits with a ValueError', () => {
+    expect(() => createServeApp({ model: {} as GPT, tokenizer })).toThrow(ValueError);
+    expect(() => createServeApp({ model: reference, tokenizer: {} as Tokenizer })).toThrow(ValueError);
+    expect(() => createServeApp({ model: reference, tokenizer, limits: { maxN: 0 } })).toThrow(/limits.maxN/);
+    expect(() => createServeApp({ model: reference, tokenizer, limits: { maxTokens: 1.5 } })).toThrow(/limits.maxTokens/);
   });
 });

@@ -20,7 +20,7 @@
 
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { GPT, Tokenizer } from '../index';
+import { GPT, Tokenizer, ValueError } from '../index';
 import { BatchingQueue, type QueueStats } from './batching_queue';
 import type { GenerationGroup, GroupOutput } from './batch_generate';
 import { renderChat } from './chat_template';
@@ -62,6 +62,8 @@ export const WEIGHTS_VERSION_HEADER = 'x-novarl-weights-version';
 
 export function createServeApp(options: ServeAppOptions): ServeApp {
   const { tokenizer } = options;
+  if (!(options.model instanceof GPT)) throw new ValueError('createServeApp: model must be a GPT (from the same novarl package as this server)');
+  if (!(tokenizer instanceof Tokenizer)) throw new ValueError('createServeApp: tokenizer must be a Tokenizer');
   let model = options.model;
   let weightsVersion = 0;
   const modelName = options.modelName ?? 'novarl-gpt';
@@ -78,6 +80,10 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
     maxLogprobs: 5,
     ...options.limits,
   };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < (name === 'maxLogprobs' ? 0 : 1)) throw new ValueError(`createServeApp: limits.${name} must be a positive integer, got ${String(value)}`);
+  }
+  if (tokenizer.vocabSize > vocabSize) throw new ValueError(`createServeApp: the tokenizer has ${tokenizer.vocabSize} tokens, more than the model's vocabSize ${vocabSize}`);
   const eos = tokenizer.eosTokenId;
   const facts: ModelFacts = { modelName, vocabSize, nPositions, eosTokenIds: eos === undefined ? [] : [eos], tokenizer };
   const queue = new BatchingQueue(() => ({ model, weightsVersion }), { windowMs: options.batchWindowMs ?? 2, maxBatchRows: limits.maxBatchRows, seed: options.seed ?? 0 });
