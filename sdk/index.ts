@@ -101,3 +101,18 @@ export { SequenceBatch, responseForward, type SequenceRows, type ResponseForward
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
 export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
 export { frozenReference } from './lm/reference';
+// Reward model and DPO (issue 11 items 4 and 5): preference pairs as token ids, a GPT2ForSequenceClassification-shaped
+// reward model with the Bradley-Terry loss and its trainer, a learned reward as a reward function, DPO / IPO / hinge
+export { encodePairs, checkPairLengths, type PreferencePair, type EncodedPair, type PairTokenizer, type PairEncodingOptions } from './lm/pair_encoding';
+export { logSigmoid } from './core/log_sigmoid';
+export { GPTRewardModel, lastNonPaddingIndex, type GPTRewardModelOptions } from './algos/reward_model/model';
+export { bradleyTerryLoss, preferenceStats, type BradleyTerryInput } from './algos/reward_model/loss';
+export { resolveRewardModelConfig, type RewardModelConfig, type ResolvedRewardModelConfig } from './algos/reward_model/config';
+export { RewardModelTrainer, type RewardModelTrainerOptions, type RewardModelMetrics } from './algos/reward_model/trainer';
+export { encodeRewardModelHuggingFace, decodeRewardModelHuggingFace, saveRewardModelHuggingFace, loadRewardModelHuggingFace, type RewardModelSaveOptions, type LoadedRewardModel } from './algos/reward_model/huggingface';
+export { rewardModelReward, type RewardModelRewardOptions } from './algos/reward_model/reward';
+export { dpoLoss, DPO_LOSS_TYPES, type DpoLossType, type DpoLossInput } from './algos/dpo/loss';
+export { pairSequenceBatch, pairLogps, type PairLogps } from './algos/dpo/sequence_logps';
+export { resolveDPOConfig, type DPOConfig, type ResolvedDPOConfig } from './algos/dpo/config';
+export { DPOTrainer, type DPOTrainerOptions } from './algos/dpo/trainer';
+export { writeHuggingFaceDirectory, readHuggingFaceDirectory } from './io/huggingface';
