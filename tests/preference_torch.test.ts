@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  GPT, GPTRewardModel, Tensor, bradleyTerryLoss, dpoLoss, encodePairs, init, noGrad, normal_, pairLogps, pairSequenceBatch,
+  GPT, GPTRewardModel, bradleyTerryLoss, dpoLoss, encodePairs, init, noGrad, normal_, pairLogps, pairSequenceBatch,
   saveHuggingFace, saveRewardModelHuggingFace, seed, type Core, type DpoLossType, type Module,
 } from '../sdk/index';
 import { tinyPairs, tinyTokenizer } from './fixtures/preference_pairs';
