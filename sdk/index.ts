@@ -101,9 +101,17 @@ export { SequenceBatch, responseForward, type SequenceRows, type ResponseForward
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
 export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
 export { frozenReference } from './lm/reference';
+// RLHF data: prompt datasets, reward functions and their scoring, preference pairs, the completions table
+// (the sentiment reward is its own entry, 'novarl/sentiment', so the core keeps no runtime dependencies)
+export { PromptDataset, type PromptEntry, type PromptDatasetOptions, type PromptDatasetState } from './lm/prompt_dataset';
+export { type DatasetPosition } from './lm/dataset_source';
+export { scoreRewards, checkRewardFuncs, type ScoredRewards } from './rewards/reward_funcs';
+export { ruleReward, lengthReward, containsReward, regexReward, exactMatchReward, eosReward, type RewardOptions, type LengthRewardOptions, type MatchRewardOptions } from './rewards/rule_rewards';
+export { PreferencePairs, buildPreferencePairs, type PreferencePair, type PreferencePairEntry, type PreferencePairsOptions, type PreferencePairsState, type BuildPreferencePairsOptions, type BuiltPreferencePairs } from './lm/preference_pairs';
+export { CompletionsTable, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
 // Reward model and DPO (issue 11 items 4 and 5): preference pairs as token ids, a GPT2ForSequenceClassification-shaped
 // reward model with the Bradley-Terry loss and its trainer, a learned reward as a reward function, DPO / IPO / hinge
-export { encodePairs, checkPairLengths, type PreferencePair, type EncodedPair, type PairTokenizer, type PairEncodingOptions } from './lm/pair_encoding';
+export { encodePairs, checkPairLengths, type PairInput, type EncodedPair, type PairTokenizer, type PairEncodingOptions } from './lm/pair_encoding';
 export { logSigmoid } from './core/log_sigmoid';
 export { GPTRewardModel, lastNonPaddingIndex, type GPTRewardModelOptions } from './algos/reward_model/model';
 export { bradleyTerryLoss, preferenceStats, type BradleyTerryInput } from './algos/reward_model/loss';

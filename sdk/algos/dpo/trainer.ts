@@ -16,7 +16,7 @@ import { noGrad } from '../../core/grad_mode';
 import { AdamW, clipGradNorm } from '../../core/optim';
 import { seed } from '../../core/random';
 import { Tensor } from '../../core/tensor';
-import { checkPairLengths, encodePairs, type EncodedPair, type PairTokenizer, type PreferencePair } from '../../lm/pair_encoding';
+import { checkPairLengths, encodePairs, type EncodedPair, type PairTokenizer, type PairSource } from '../../lm/pair_encoding';
 import { frozenReference } from '../../lm/reference';
 import type { GPT } from '../../nn/gpt';
 import type { Logger } from '../../observability/logger';
@@ -32,8 +32,8 @@ export interface DPOTrainerOptions {
   /** The frozen reference (default: a frozen copy of the policy as it is now). */
   reference?: GPT;
   tokenizer: PairTokenizer & { readonly padTokenId?: number | undefined };
-  /** The preference pairs (texts). */
-  pairs: readonly PreferencePair[];
+  /** The preference pairs: a PreferencePairs dataset, or {prompt, chosen, rejected} texts (exact ids optional). */
+  pairs: PairSource;
   config?: DPOConfig;
   logger?: Logger;
 }

@@ -13,7 +13,7 @@ import { noGrad } from '../../core/grad_mode';
 import { AdamW, clipGradNorm } from '../../core/optim';
 import { seed } from '../../core/random';
 import type { Logger } from '../../observability/logger';
-import { checkPairLengths, encodePairs, type EncodedPair, type PairTokenizer, type PreferencePair } from '../../lm/pair_encoding';
+import { checkPairLengths, encodePairs, type EncodedPair, type PairTokenizer, type PairSource } from '../../lm/pair_encoding';
 import { checkOfflineTrainerState, loadOfflineCheckpoint, saveOfflineCheckpoint, type OfflineCheckpointParts } from '../offline_checkpoint';
 import { PairOrder } from '../pair_order';
 import { resolveRewardModelConfig, type RewardModelConfig, type ResolvedRewardModelConfig } from './config';
@@ -23,8 +23,8 @@ import type { GPTRewardModel } from './model';
 export interface RewardModelTrainerOptions {
   model: GPTRewardModel;
   tokenizer: PairTokenizer;
-  /** The training pairs (texts). */
-  pairs: readonly PreferencePair[];
+  /** The training pairs: a PreferencePairs dataset, or {prompt, chosen, rejected} texts (exact ids optional). */
+  pairs: PairSource;
   config?: RewardModelConfig;
   logger?: Logger;
 }
@@ -94,7 +94,7 @@ export class RewardModelTrainer {
   }
 
   /** Loss, accuracy and margin on `pairs` (e.g. a held-out split), without a gradient, in batches of batchSize. */
-  evaluate(pairs: readonly PreferencePair[]): RewardModelMetrics {
+  evaluate(pairs: PairSource): RewardModelMetrics {
     const encoded = this.encode(pairs, 'evaluate pairs');
     if (encoded.length === 0) throw new ValueError('RewardModelTrainer.evaluate: pairs is empty');
     const chosen: number[] = [], rejected: number[] = [];
@@ -123,7 +123,7 @@ export class RewardModelTrainer {
     return { loss, chosen: Array.from(all.subarray(0, B)), rejected: Array.from(all.subarray(B)) };
   }
 
-  private encode(pairs: readonly PreferencePair[], what: string): EncodedPair[] {
+  private encode(pairs: PairSource, what: string): EncodedPair[] {
     return encodePairs(this.tokenizer, pairs, this.config, what);
   }
 
