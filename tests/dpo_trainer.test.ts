@@ -3,7 +3,7 @@
 // the reference log-probs are computed once, and bad input is refused before anything changes.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DPOTrainer, DPO_LOSS_TYPES, ValueError, frozenReference, init, type Core } from '../sdk/index';
+import { DPOTrainer, DPO_LOSS_TYPES, PreferencePairs, ValueError, encodePairs, frozenReference, init, type Core } from '../sdk/index';
 import { tinyGpt, tinyPairs, tinyTokenizer } from './fixtures/preference_pairs';
 
 let core: Core;
@@ -62,6 +62,25 @@ describe('DPOTrainer', () => {
     expect(make({ labelSmoothing: 0.5 })).toThrow(/labelSmoothing/);
     expect(make({}, [{ prompt: '', chosen: 'a', rejected: 'b' }])).toThrow(/prompt encodes to no tokens/);
     expect(make({}, [{ prompt: 'x', chosen: 3, rejected: 'b' } as never])).toThrow(ValueError);
+    policy.free();
+  });
+});
+
+describe('pair sources', () => {
+  it('a PreferencePairs dataset encodes like its texts, and exact ids are used as given', () => {
+    const texts = tinyPairs(4);
+    const dataset = new PreferencePairs(texts, { tokenizer });
+    const lengths = { maxPromptLength: 16, maxCompletionLength: 16 };
+    expect(encodePairs(tokenizer, dataset, lengths)).toEqual(encodePairs(tokenizer, texts, lengths));
+    const withIds = { ...texts[0]!, promptIds: [1, 2, 3], chosenIds: [4, 5], rejectedIds: [6] };
+    expect(encodePairs(tokenizer, [withIds], lengths)[0]).toEqual({ promptIds: [1, 2, 3], chosenIds: [4, 5], rejectedIds: [6] });
+    // truncation: the prompt keeps its end, a completion its start
+    expect(encodePairs(tokenizer, [withIds], { maxPromptLength: 2, maxCompletionLength: 1 })[0]).toEqual({ promptIds: [2, 3], chosenIds: [4], rejectedIds: [6] });
+    expect(() => encodePairs(tokenizer, [{ ...withIds, chosenIds: [1.5] }], lengths)).toThrow(/chosenIds/);
+    const policy = tinyGpt(tokenizer, core, 2);
+    const trainer = new DPOTrainer({ policy, tokenizer, pairs: dataset, config: { batchSize: 2 } });
+    expect(trainer.referenceLogProbs().chosen).toHaveLength(4);
+    trainer.free();
     policy.free();
   });
 });
