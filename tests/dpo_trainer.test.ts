@@ -3,7 +3,7 @@
 // the reference log-probs are computed once, and bad input is refused before anything changes.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DPOTrainer, DPO_LOSS_TYPES, PreferencePairs, ValueError, encodePairs, frozenReference, init, type Core } from '../sdk/index';
+import { DPOTrainer, DPO_LOSS_TYPES, GPTRewardModel, PreferencePairs, RewardModelTrainer, ValueError, encodePairs, frozenReference, init, type Core } from '../sdk/index';
 import { tinyGpt, tinyPairs, tinyTokenizer } from './fixtures/preference_pairs';
 
 let core: Core;
@@ -69,7 +69,7 @@ describe('DPOTrainer', () => {
 describe('pair sources', () => {
   it('a PreferencePairs dataset encodes like its texts, and exact ids are used as given', () => {
     const texts = tinyPairs(4);
-    const dataset = new PreferencePairs(texts, { tokenizer });
+    const dataset = new PreferencePairs(texts.map((p) => ({ ...p })), { tokenizer });
     const lengths = { maxPromptLength: 16, maxCompletionLength: 16 };
     expect(encodePairs(tokenizer, dataset, lengths)).toEqual(encodePairs(tokenizer, texts, lengths));
     const withIds = { ...texts[0]!, promptIds: [1, 2, 3], chosenIds: [4, 5], rejectedIds: [6] };
@@ -81,6 +81,33 @@ describe('pair sources', () => {
     const trainer = new DPOTrainer({ policy, tokenizer, pairs: dataset, config: { batchSize: 2 } });
     expect(trainer.referenceLogProbs().chosen).toHaveLength(4);
     trainer.free();
+    policy.free();
+  });
+});
+
+describe('non-finite losses', () => {
+  it('a NaN loss rejects step() with a ValueError before any parameter or counter changes (DPO and the reward model)', async () => {
+    const policy = tinyGpt(tokenizer, core, 2);
+    const trainer = new DPOTrainer({ policy, tokenizer, pairs: tinyPairs(4), config: { batchSize: 2 } });
+    trainer.referenceLogProbs(); // a finite reference
+    const w = policy.transformer.ln_f.weight;
+    const poisoned = w.toArray();
+    poisoned[0] = Number.NaN;
+    w.set(poisoned);
+    const before = policy.stateDict();
+    await expect(trainer.step()).rejects.toThrow(/loss is NaN.*no parameter was changed/);
+    expect(trainer.updates).toBe(0);
+    for (const [name, value] of Object.entries(policy.stateDict())) expect(value, name).toEqual(before[name]);
+    trainer.free();
+
+    const rm = GPTRewardModel.fromPolicy(policy, tokenizer.padTokenId!);
+    const rmTrainer = new RewardModelTrainer({ model: rm, tokenizer, pairs: tinyPairs(4), config: { batchSize: 2 } });
+    const rmBefore = rm.stateDict();
+    await expect(rmTrainer.step()).rejects.toThrow(/loss is NaN/);
+    expect(rmTrainer.updates).toBe(0);
+    for (const [name, value] of Object.entries(rm.stateDict())) expect(value, name).toEqual(rmBefore[name]);
+    rmTrainer.free();
+    rm.free();
     policy.free();
   });
 });

@@ -16,7 +16,7 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 describe('examples/reward_model_dpo', () => {
   it('builds pairs, trains the reward model, runs DPO and saves both models', async () => {
     const result = await main({
-      numPrompts: 24, evalPrompts: 6, completionsPerPrompt: 4, maxNewTokens: 10, samplesShown: 1, outDir, quiet: true,
+      numPrompts: 32, evalPrompts: 6, maxNewTokens: 10, samplesShown: 1, outDir, quiet: true,
       rewardModel: { steps: 4, batchSize: 4, learningRate: 3e-4, weightDecay: 0 },
       dpo: { steps: 4, batchSize: 4, learningRate: 5e-5, beta: 0.1, lossType: 'sigmoid' },
     });

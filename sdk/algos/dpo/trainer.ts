@@ -109,6 +109,7 @@ export class DPOTrainer {
   async step(): Promise<Record<string, number>> {
     const started = performance.now();
     const ref = this.referenceLogProbs();
+    const position = this.order.toJSON(); // put back if the step fails
     const indices = this.order.next();
     const B = indices.length;
     const core = this.core;
@@ -128,6 +129,7 @@ export class DPOTrainer {
     const lossValue = loss.item();
     const chosen = logps.chosen.toArray(), rejected = logps.rejected.toArray();
     if (!Number.isFinite(lossValue)) {
+      this.order.load(position);
       batch.free();
       core.endStep();
       throw new ValueError(`DPOTrainer.step: the loss is ${lossValue} (learning rate too high?); no parameter was changed`);

@@ -66,11 +66,16 @@ export class RewardModelTrainer {
   /** One optimisation step on the next batch of pairs; returns (and logs) its metrics. */
   async step(): Promise<RewardModelMetrics> {
     const started = performance.now();
+    const position = this.order.toJSON(); // put back if the step fails
     const batch = this.order.next().map((i) => this.pairs[i]!);
     const core = this.model.core;
     const { loss, chosen, rejected } = this.forward(batch);
     const lossValue = loss.item();
-    if (!Number.isFinite(lossValue)) throw new ValueError(`RewardModelTrainer.step: the loss is ${lossValue} (learning rate too high?); no parameter was changed`);
+    if (!Number.isFinite(lossValue)) {
+      this.order.load(position);
+      core.endStep();
+      throw new ValueError(`RewardModelTrainer.step: the loss is ${lossValue} (learning rate too high?); no parameter was changed`);
+    }
     loss.backward();
     const gradNorm = this.config.maxGradNorm > 0 ? clipGradNorm(this.optimizer.params, this.config.maxGradNorm) : Number.NaN;
     this.optimizer.step();
