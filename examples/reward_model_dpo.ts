@@ -1,7 +1,7 @@
 // Preference learning on the tiny pretrained GPT, in five steps:
 //   1. prompts: sentence openings from the Austen corpus the tiny GPT was pretrained on
-//   2. preference pairs: sample completions of each prompt from the GPT, label them with a
-//      sentiment scorer (the more positive one is "chosen")
+//   2. preference pairs: sample two completions of each prompt from the GPT, label them with the
+//      sentiment scorer (the more positive one is "chosen"; ties dropped): buildPreferencePairs
 //   3. a reward model (GPT2ForSequenceClassification layout) trained on the pairs with the
 //      Bradley-Terry loss: accuracy and margin on a held-out split
 //   4. DPO of the policy on the same pairs (reference log-probs computed once)
@@ -10,14 +10,14 @@
 //
 //   npx tsx examples/reward_model_dpo.ts
 //
-// Until the rlhf-data branch lands (buildPreferencePairs, sentimentReward, austen_prompts), the
-// prompt list, the pair builder and the sentiment scorer below are local stand-ins.
+// The prompts are sentence openings cut from Emma here (a shared prompt list for the sentiment
+// task, examples/data/austen_prompts.ts, was planned but is not on main yet).
 
-import { createRequire } from 'node:module';
 import {
-  DPOTrainer, GPTRewardModel, LocalCompletionEngine, RewardModelTrainer, init, rewardModelReward, saveHuggingFace, saveRewardModelHuggingFace,
-  type GPT, type PreferencePair, type Tokenizer,
+  DPOTrainer, GPTRewardModel, LocalCompletionEngine, PreferencePairs, RewardModelTrainer, buildPreferencePairs, init, rewardModelReward,
+  saveHuggingFace, saveRewardModelHuggingFace, type GPT, type Tokenizer,
 } from '../sdk/index';
+import { sentimentReward, sentimentScore } from '../sdk/rewards/sentiment';
 import { readGutenbergBook } from './data/gutenberg';
 import { loadOrPretrainTinyGpt } from './data/tiny_gpt';
 
@@ -25,20 +25,18 @@ import { loadOrPretrainTinyGpt } from './data/tiny_gpt';
 
 export const config = {
   seed: 3,
-  /** Prompts sampled from (sentence openings of Emma). */
-  numPrompts: 384,
+  /** Prompts sampled from (sentence openings of Emma), two completions each. */
+  numPrompts: 1536,
   /** Words per prompt. */
   promptWords: 4,
-  /** Completions sampled per prompt; the most and least positive become a pair (ties dropped). */
-  completionsPerPrompt: 4,
   maxNewTokens: 20,
   temperature: 1.0,
   /** Fraction of the pairs held out to evaluate the reward model. */
   heldOutFraction: 0.15,
-  rewardModel: { steps: 120, batchSize: 16, learningRate: 3e-4, weightDecay: 0.0 },
-  dpo: { steps: 40, batchSize: 16, learningRate: 5e-5, beta: 0.1, lossType: 'sigmoid' as const },
+  rewardModel: { steps: 80, batchSize: 16, learningRate: 1e-3, weightDecay: 0.01 },
+  dpo: { steps: 60, batchSize: 16, learningRate: 2e-4, beta: 0.1, lossType: 'sigmoid' as const },
   /** Prompts sampled before and after DPO to measure it. */
-  evalPrompts: 48,
+  evalPrompts: 96,
   samplesShown: 4,
   outDir: 'checkpoints/reward_model_dpo',
   quiet: false,
@@ -46,11 +44,7 @@ export const config = {
 
 export type ExampleConfig = typeof config;
 
-// ---- stand-ins until the rlhf-data branch lands -----------------------------------------------
-
-/** AFINN sentiment of a text normalised by its word count (sentiment 5.0.2's `comparative`). */
-const analyzer = new (createRequire(import.meta.url)('sentiment') as new () => { analyze(text: string): { comparative: number } })();
-const sentimentScore = (text: string): number => analyzer.analyze(text).comparative;
+// ---- prompts ---------------------------------------------------------------------------------
 
 async function corpusPrompts(count: number, words: number): Promise<string[]> {
   const text = await readGutenbergBook('austen-emma');
@@ -72,16 +66,6 @@ async function sample(model: GPT, tokenizer: Tokenizer, prompts: readonly string
   return { prompts: [...prompts], completions: prompts.map((_, p) => texts.slice(p * n, p * n + n)) };
 }
 
-function buildPairs(s: Sampled, score: (text: string) => number): PreferencePair[] {
-  const pairs: PreferencePair[] = [];
-  s.prompts.forEach((prompt, p) => {
-    const scored = s.completions[p]!.map((text) => ({ text, score: score(prompt + text) })).sort((a, b) => b.score - a.score);
-    const best = scored[0]!, worst = scored[scored.length - 1]!;
-    if (best.score > worst.score) pairs.push({ prompt, chosen: best.text, rejected: worst.text });
-  });
-  return pairs;
-}
-
 // ---- the run ---------------------------------------------------------------------------------
 
 export async function main(overrides: Partial<ExampleConfig> = {}) {
@@ -96,7 +80,14 @@ export async function main(overrides: Partial<ExampleConfig> = {}) {
   const prompts = await corpusPrompts(c.numPrompts + c.evalPrompts, c.promptWords);
   const trainPrompts = prompts.slice(0, c.numPrompts), evalPrompts = prompts.slice(c.numPrompts);
   const t0 = performance.now();
-  const pairs = buildPairs(await sample(policy, tokenizer, trainPrompts, c.completionsPerPrompt, c, c.seed), sentimentScore);
+  const built = await buildPreferencePairs({
+    engine: new LocalCompletionEngine(policy),
+    tokenizer,
+    prompts: trainPrompts.map((text) => ({ text, ids: tokenizer.encode(text), fields: {} })),
+    scorer: sentimentReward(),
+    sampling: { maxNewTokens: c.maxNewTokens, temperature: c.temperature, seed: c.seed, stopTokenIds: [tokenizer.eosTokenId!] },
+  });
+  const pairs = new PreferencePairs(built.pairs, { tokenizer }).all();
   const nHeld = Math.max(1, Math.round(pairs.length * c.heldOutFraction));
   const heldOut = pairs.slice(0, nHeld), train = pairs.slice(nHeld);
   log(`pairs: ${pairs.length} from ${trainPrompts.length} prompts (${train.length} train, ${heldOut.length} held out) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -118,7 +109,7 @@ export async function main(overrides: Partial<ExampleConfig> = {}) {
   const measure = async (label: string) => {
     const s = await sample(policy, tokenizer, evalPrompts, 1, c, c.seed + 1000);
     const completions = s.completions.map((x) => x[0]!);
-    const sentiment = completions.map((text, i) => sentimentScore(s.prompts[i]! + text));
+    const sentiment = completions.map((text) => sentimentScore(text)); // the completion alone, as the pairs were labelled
     const extra = { fields: completions.map(() => ({})), promptIndex: completions.map((_, i) => i), completionIds: completions.map(() => []), finishReasons: completions.map(() => 'stop' as const) };
     const rmScores = await rmReward.fn(s.prompts, completions, extra);
     const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
