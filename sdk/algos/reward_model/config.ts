@@ -3,7 +3,7 @@
 import { ValueError } from '../../core/errors';
 
 export interface RewardModelConfig {
-  /** AdamW's learning rate (default 5e-5, transformers' TrainingArguments default). */
+  /** AdamW's learning rate (default 1e-4, TRL's RewardConfig). */
   learningRate?: number;
   /** Pairs per optimisation step (per_device_train_batch_size, default 8). */
   batchSize?: number;
@@ -29,7 +29,7 @@ export type ResolvedRewardModelConfig = Required<RewardModelConfig>;
 export function resolveRewardModelConfig(config: RewardModelConfig, nPositions: number): ResolvedRewardModelConfig {
   const maxPromptLength = config.maxPromptLength ?? Math.floor(nPositions / 2);
   const c: ResolvedRewardModelConfig = {
-    learningRate: config.learningRate ?? 5e-5,
+    learningRate: config.learningRate ?? 1e-4,
     batchSize: config.batchSize ?? 8,
     weightDecay: config.weightDecay ?? 0,
     maxGradNorm: config.maxGradNorm ?? 1.0,

@@ -12,7 +12,7 @@
 
 import { HuggingFaceError, type HuggingFaceProblem } from '../../core/errors';
 import type { Core } from '../../core/core';
-import { gptConfigFromHuggingFace, huggingFaceConfig, readHuggingFaceDirectory, writeHuggingFaceDirectory, type HuggingFaceTokenizerSource } from '../../io/huggingface';
+import { gptConfigFromHuggingFace, huggingFaceConfig, readHuggingFaceDirectory, writeHuggingFaceDirectory, type HuggingFaceSaveStep, type HuggingFaceTokenizerSource } from '../../io/huggingface';
 import { parseSafetensors, serializeSafetensors, type SafeTensor } from '../../io/safetensors';
 import { GPTRewardModel } from './model';
 
@@ -28,6 +28,8 @@ export interface RewardModelSaveOptions {
   /** bos / eos ids for config.json (default vocabSize - 1, GPT-2's <|endoftext|>). */
   bosTokenId?: number;
   eosTokenId?: number;
+  /** Called after each step of the crash-safe directory swap, in order, and awaited (as saveHuggingFace). */
+  afterEachStep?: (step: HuggingFaceSaveStep) => void | Promise<void>;
 }
 
 /** The directory's files as bytes, keyed by file name. */
@@ -108,7 +110,7 @@ export function decodeRewardModelHuggingFace(files: Record<string, Uint8Array>, 
 
 /** Saves `model` as a GPT2ForSequenceClassification directory at `dir` (crash-safe, replaces it whole). */
 export async function saveRewardModelHuggingFace(dir: string, model: GPTRewardModel, options: RewardModelSaveOptions = {}): Promise<void> {
-  await writeHuggingFaceDirectory(dir, encodeRewardModelHuggingFace(model, options));
+  await writeHuggingFaceDirectory(dir, encodeRewardModelHuggingFace(model, options), options);
 }
 
 /** Loads a GPT2ForSequenceClassification directory (one label) as a GPTRewardModel. */
