@@ -122,4 +122,21 @@ describe('reward model as a Hugging Face directory', () => {
     expect(() => decodeRewardModelHuggingFace(withConfig({ n_embd: 32 }))).toThrow(/shape/);
     model.free();
   });
+
+  it('a save killed between its renames leaves the previous reward model loadable', async () => {
+    seed(9, core);
+    const old = new GPTRewardModel(tinyConfig(tokenizer), { padTokenId: PAD, core });
+    const fresh = new GPTRewardModel(tinyConfig(tokenizer), { padTokenId: PAD, core });
+    const out = join(dir, 'rm-crash');
+    await saveRewardModelHuggingFace(out, old);
+    const crash = new Error('killed');
+    await expect(saveRewardModelHuggingFace(out, fresh, { afterEachStep: (step) => { if (step.stage === 'moved-aside') throw crash; } })).rejects.toBe(crash);
+    const { model: back } = await loadRewardModelHuggingFace(out, { core });
+    expect(back.score.weight.toArray()).toEqual(old.score.weight.toArray());
+    back.free();
+    await saveRewardModelHuggingFace(out, fresh); // the next save completes and replaces it
+    const { model: now } = await loadRewardModelHuggingFace(out, { core });
+    expect(now.score.weight.toArray()).toEqual(fresh.score.weight.toArray());
+    for (const m of [now, old, fresh]) m.free();
+  });
 });
