@@ -108,7 +108,7 @@ export { type DatasetPosition } from './lm/dataset_source';
 export { scoreRewards, checkRewardFuncs, type ScoredRewards } from './rewards/reward_funcs';
 export { ruleReward, lengthReward, containsReward, regexReward, exactMatchReward, eosReward, type RewardOptions, type LengthRewardOptions, type MatchRewardOptions } from './rewards/rule_rewards';
 export { PreferencePairs, buildPreferencePairs, type PreferencePair, type PreferencePairEntry, type PreferencePairsOptions, type PreferencePairsState, type BuildPreferencePairsOptions, type BuiltPreferencePairs } from './lm/preference_pairs';
-export { CompletionsTable, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
+export { CompletionsTable, completionRows, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
 // Reward model and DPO (issue 11 items 4 and 5): preference pairs as token ids, a GPT2ForSequenceClassification-shaped
 // reward model with the Bradley-Terry loss and its trainer, a learned reward as a reward function, DPO / IPO / hinge
 export { encodePairs, checkPairLengths, type PairInput, type EncodedPair, type PairTokenizer, type PairEncodingOptions } from './lm/pair_encoding';
