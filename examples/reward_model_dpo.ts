@@ -87,11 +87,11 @@ export async function main(overrides: Partial<ExampleConfig> = {}) {
     scorer: sentimentReward(),
     sampling: { maxNewTokens: c.maxNewTokens, temperature: c.temperature, seed: c.seed, stopTokenIds: [tokenizer.eosTokenId!] },
   });
-  const pairs = new PreferencePairs(built.pairs, { tokenizer }).all();
-  const nHeld = Math.max(1, Math.round(pairs.length * c.heldOutFraction));
-  const heldOut = pairs.slice(0, nHeld), train = pairs.slice(nHeld);
-  log(`pairs: ${pairs.length} from ${trainPrompts.length} prompts (${train.length} train, ${heldOut.length} held out) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  log(`  e.g. "${pairs[0]?.prompt}" chosen: "${pairs[0]?.chosen}" | rejected: "${pairs[0]?.rejected}"`);
+  const pairs = new PreferencePairs(built.pairs, { tokenizer });
+  const { train, validation: heldOut } = pairs.split(c.heldOutFraction, c.seed);
+  log(`pairs: ${pairs.size} from ${trainPrompts.length} prompts (${train.size} train, ${heldOut.size} held out) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const example = pairs.get(0);
+  log(`  e.g. "${example.prompt}" chosen: "${example.chosen}" | rejected: "${example.rejected}"`);
 
   // Step 3: the reward model, its backbone copied from the policy
   const rm = GPTRewardModel.fromPolicy(policy, padTokenId);
@@ -140,7 +140,7 @@ export async function main(overrides: Partial<ExampleConfig> = {}) {
   dpo.free();
   rm.free();
   policy.free();
-  return { pairs: pairs.length, rewardModel: { before: rmBefore, after: rmAfter, last: rmLast }, dpo: dpoLast, before, after, wallSeconds };
+  return { pairs: pairs.size, rewardModel: { before: rmBefore, after: rmAfter, last: rmLast }, dpo: dpoLast, before, after, wallSeconds };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
