@@ -296,7 +296,6 @@ describe('layers: the GPU plug-in on top of the SDK (docs/architecture.md, "Laye
     expect(readFileSync(join(ROOT, 'dist/gpu.browser.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.browser\.js';/m);
   });
 
-<<<<<<< HEAD
   it('the sentiment word list is only in novarl/sentiment, which imports its own flavour of the main bundle', () => {
     // 'abhorrent' is an AFINN-165 entry (-3): the word list is bundled into the subpath only.
     for (const file of ['index.js', 'index.browser.js']) expect(readFileSync(join(ROOT, 'dist', file), 'utf8').includes('abhorrent'), `the word list in dist/${file}`).toBe(false);
@@ -304,7 +303,8 @@ describe('layers: the GPU plug-in on top of the SDK (docs/architecture.md, "Laye
     expect(readFileSync(join(ROOT, 'dist/sentiment.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.js';/m);
     expect(readFileSync(join(ROOT, 'dist/sentiment.browser.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.browser\.js';/m);
     for (const file of ['sentiment.js', 'sentiment.browser.js']) expect(readFileSync(join(ROOT, 'dist', file), 'utf8')).not.toMatch(/from ['"]node:|import\(['"]node:/);
-=======
+  });
+
   // The server (novarl/serve, sdk/serve/): the core entry imports nothing of it nor of hono;
   // its bundles import the main bundle of their flavour, and its browser/workerd one no node:.
   it('the main bundles hold nothing of the server; the server bundles import them', () => {
@@ -322,6 +322,5 @@ describe('layers: the GPU plug-in on top of the SDK (docs/architecture.md, "Laye
     expect(browser).not.toMatch(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']node:/);
     expect(browser.includes('@hono/node-server')).toBe(false);
     expect(readFileSync(join(ROOT, 'dist/cli.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\nimport \{[^}]+\} from '\.\/serve\.js';/);
->>>>>>> serve
   });
 });
