@@ -101,3 +101,18 @@ export { SequenceBatch, responseForward, type SequenceRows, type ResponseForward
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
 export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
 export { frozenReference } from './lm/reference';
+// GRPO and RLOO for language models (TRL's GRPOTrainer and RLOOTrainer): group-relative and
+// leave-one-out advantages, their losses, the trainers, and their checkpoints
+export { GRPOTrainer, type GRPOTrainerOptions } from './algos/grpo/trainer';
+export { defaultGRPOConfig, resolveGRPOConfig, type GRPOConfig, type GRPOLossType, type ScaleRewards } from './algos/grpo/config';
+export { groupRelativeAdvantages, unbiasedStd, STD_EPSILON, type GroupAdvantages } from './algos/grpo/advantages';
+export { grpoLoss, type GrpoLossInput, type GrpoLossOutput } from './algos/grpo/loss';
+export { RLOOTrainer, type RLOOTrainerOptions } from './algos/rloo/trainer';
+export { defaultRLOOConfig, resolveRLOOConfig, type RLOOConfig } from './algos/rloo/config';
+export { leaveOneOutAdvantages, sequenceKl } from './algos/rloo/advantages';
+export { rlooLoss, type RlooLossInput, type RlooLossOutput } from './algos/rloo/loss';
+export { LmGroupTrainer, samplingSeed, type LmTrainerOptions, type MetricsLogger, type CompletionRow, type CompletionsSink, type AdvantageResult } from './algos/lm/trainer';
+export { defaultLmTrainerConfig, type LmTrainerConfig } from './algos/lm/config';
+export { CyclingPrompts, promptSource, type PromptSource } from './algos/lm/prompt_source';
+export { RewardError, scoreRewards as scoreGroupRewards, type ScoredRewards } from './algos/lm/score_rewards';
+export { lmTrainerCheckpointState, saveLmTrainer, loadLmTrainer, restoreLmTrainer } from './algos/lm/checkpoint';
