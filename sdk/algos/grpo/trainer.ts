@@ -57,12 +57,23 @@ export class GRPOTrainer extends LmGroupTrainer<GRPOConfig> {
     return { advantages, metrics: { frac_reward_zero_std: fracZeroStd } };
   }
 
-  protected override prepareBatch(rollout: LmRollout): { importanceWeights?: Tensor } {
+  protected override prepareBatch(rollout: LmRollout): { importanceWeights?: Tensor; metrics?: Record<string, number> } {
     const cap = this.config.importanceSamplingCap;
     if (cap === 0) return {};
     if (!rollout.engineLogProbs) throw new ValueError("GRPOTrainer: importanceSamplingCap needs the engine's log-probs, and this engine's are unusable (re-tokenised text); set importanceSamplingCap 0");
     const weights = truncatedImportanceWeights(rollout.oldLogProbs, rollout.engineLogProbs, cap);
-    return { importanceWeights: noGrad(() => Tensor.from(weights.view(), weights.shape, { core: this.core, persistent: true }), this.core) };
+    // TRL's sampling/importance_sampling_ratio/* over the response tokens
+    const w = weights.view(), mask = rollout.batch.responseMask.view();
+    let min = Infinity, max = -Infinity, sum = 0, n = 0;
+    for (let i = 0; i < w.length; i++) {
+      if (mask[i] === 0) continue;
+      min = Math.min(min, w[i]!);
+      max = Math.max(max, w[i]!);
+      sum += w[i]!;
+      n++;
+    }
+    const metrics: Record<string, number> = n ? { 'sampling/importance_sampling_ratio/min': min, 'sampling/importance_sampling_ratio/mean': sum / n, 'sampling/importance_sampling_ratio/max': max } : {};
+    return { importanceWeights: noGrad(() => Tensor.from(w, weights.shape, { core: this.core, persistent: true }), this.core), metrics };
   }
 
   protected lossOf(mb: LmMinibatch, advantages: Tensor, extra: { rollout: LmRollout; generationBatchTokens: number; importanceWeights?: Tensor }): LmLoss {

@@ -18,7 +18,7 @@ export interface LmTrainerConfig {
   topK: number;
   /** Nucleus sampling, 1 off (TRL top_p 1.0). */
   topP: number;
-  /** Token ids that end a completion (default: the tokenizer's EOS). */
+  /** Token ids that end a completion (default: the tokenizer's EOS; [] for none: every completion runs to maxNewTokens). */
   stopTokenIds?: number[];
   /** Completions that end without a stop token get no loss (TRL mask_truncated_completions, false). */
   maskTruncatedCompletions: boolean;

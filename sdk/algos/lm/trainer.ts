@@ -106,7 +106,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
     this.completionsTable = options.completionsTable;
     if (options.reference !== undefined && !(options.reference instanceof GPT)) throw new ValueError(`${name}: options.reference must be a GPT`);
     if (options.reference === this.policy) throw new ValueError(`${name}: options.reference is the policy itself; pass frozenReference(policy) or leave it out`);
-    if (this.stopTokenIds.length === 0) throw new ValueError(`${name}: the tokenizer has no EOS token; set config.stopTokenIds`);
+    if (config.stopTokenIds === undefined && this.stopTokenIds.length === 0) throw new ValueError(`${name}: the tokenizer has no EOS token; set config.stopTokenIds`);
     if (config.maxNewTokens + 1 > this.policy.config.nPositions) throw new ValueError(`${name}: config.maxNewTokens (${config.maxNewTokens}) leaves no room for a prompt in the policy's ${this.policy.config.nPositions} positions`);
     this.ownsReference = needsReference && options.reference === undefined;
     this.reference = options.reference ?? (needsReference ? frozenReference(this.policy) : undefined);
@@ -118,8 +118,8 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
   protected abstract advantagesOf(rewards: readonly number[], rollout: LmRollout, mask: Float32Array): AdvantageResult;
   /** The algorithm's loss on one minibatch; `advantages` is the batch's (B, 1) persistent tensor. */
   protected abstract lossOf(minibatch: LmMinibatch, advantages: Tensor, extra: { rollout: LmRollout; generationBatchTokens: number; importanceWeights?: Tensor }): LmLoss;
-  /** Per-batch tensors the loss needs besides the rollout (e.g. truncated importance weights); persistent, freed after the step. */
-  protected prepareBatch(_rollout: LmRollout): { importanceWeights?: Tensor } {
+  /** Per-batch tensors the loss needs besides the rollout (e.g. truncated importance weights; persistent, freed after the step) and their metrics. */
+  protected prepareBatch(_rollout: LmRollout): { importanceWeights?: Tensor; metrics?: Record<string, number> } {
     return {};
   }
 
@@ -191,6 +191,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
       const metrics: Record<string, number> = {
         ...rewardMetrics(scored),
         ...advantageMetrics,
+        ...prepared.metrics,
         ...completionMetrics(rollout),
         ...optimized.means,
         ...(rollout.refLogProbs ? { 'objective/kl': sequenceKlMean(rollout) } : {}),
