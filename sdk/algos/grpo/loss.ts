@@ -9,6 +9,14 @@
 //
 // The old log-probs are the generating policy's, recomputed by the trainer (collectLmRollout), so
 // with numIterations = 1 the ratio is 1 and the loss still has the policy gradient A * grad logp.
+//
+// Normalisation against TRL: TRL normalises each micro-batch and divides by the gradient
+// accumulation steps; here one minibatch is one optimizer step, without accumulation. So with
+// minibatches = 1, 'grpo', 'bnpo' and 'dr_grpo' are TRL's with the whole generation batch on one
+// device; 'dapo' is TRL's for any minibatches: it divides by num_items_in_batch, the loss tokens of
+// the whole generation batch (after mask_truncated_completions), so each minibatch's step is
+// weighted by its share of the batch's tokens. A sequence whose tokens are all masked counts as 0
+// in 'grpo''s mean over sequences (TRL's clamp(min=1)).
 
 import { ShapeError, ValueError } from '../../core/errors';
 import { klEstimate } from '../../core/losses';

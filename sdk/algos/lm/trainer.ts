@@ -236,7 +236,8 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
 
 /** A per-step sampling seed from the run's seed and the update count (the same for every engine). */
 export function samplingSeed(seed: number, updates: number): number {
-  return (seed * 1000003 + updates * 7919 + 1) % 2147483647;
+  const M = 2147483647; // 2^31 - 1: every intermediate stays an exact integer below 2^53
+  return ((seed % M) * 1000003 + (updates % M) * 7919 + 1) % M;
 }
 
 /** The response mask, with the rows that ended without a stop token zeroed when asked (TRL mask_truncated_completions). */
