@@ -101,6 +101,14 @@ export { SequenceBatch, responseForward, type SequenceRows, type ResponseForward
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
 export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
 export { frozenReference } from './lm/reference';
+// RLHF data: prompt datasets, reward functions and their scoring, preference pairs, the completions table
+// (the sentiment reward is its own entry, 'novarl/sentiment', so the core keeps no runtime dependencies)
+export { PromptDataset, type PromptEntry, type PromptDatasetOptions, type PromptDatasetState } from './lm/prompt_dataset';
+export { type DatasetPosition } from './lm/dataset_source';
+export { scoreRewards, checkRewardFuncs, type ScoredRewards } from './rewards/reward_funcs';
+export { ruleReward, lengthReward, containsReward, regexReward, exactMatchReward, eosReward, type RewardOptions, type LengthRewardOptions, type MatchRewardOptions } from './rewards/rule_rewards';
+export { PreferencePairs, buildPreferencePairs, type PreferencePair, type PreferencePairEntry, type PreferencePairsOptions, type PreferencePairsState, type BuildPreferencePairsOptions, type BuiltPreferencePairs } from './lm/preference_pairs';
+export { CompletionsTable, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
 // GRPO and RLOO for language models (TRL's GRPOTrainer and RLOOTrainer): group-relative and
 // leave-one-out advantages, their losses, the trainers, and their checkpoints
 export { GRPOTrainer, type GRPOTrainerOptions } from './algos/grpo/trainer';
@@ -111,8 +119,7 @@ export { RLOOTrainer, type RLOOTrainerOptions } from './algos/rloo/trainer';
 export { defaultRLOOConfig, resolveRLOOConfig, type RLOOConfig } from './algos/rloo/config';
 export { leaveOneOutAdvantages, sequenceKl } from './algos/rloo/advantages';
 export { rlooLoss, type RlooLossInput, type RlooLossOutput } from './algos/rloo/loss';
-export { LmGroupTrainer, samplingSeed, type LmTrainerOptions, type MetricsLogger, type CompletionRow, type CompletionsSink, type AdvantageResult } from './algos/lm/trainer';
+export { LmGroupTrainer, samplingSeed, type LmTrainerOptions, type MetricsLogger, type CompletionsSink, type AdvantageResult } from './algos/lm/trainer';
 export { defaultLmTrainerConfig, type LmTrainerConfig } from './algos/lm/config';
 export { CyclingPrompts, promptSource, type PromptSource } from './algos/lm/prompt_source';
-export { RewardError, scoreRewards as scoreGroupRewards, type ScoredRewards } from './algos/lm/score_rewards';
 export { lmTrainerCheckpointState, saveLmTrainer, loadLmTrainer, restoreLmTrainer } from './algos/lm/checkpoint';

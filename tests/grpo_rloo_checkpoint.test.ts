@@ -1,7 +1,7 @@
 // Resume for GRPOTrainer and RLOOTrainer (issue 11 item 8): N steps straight give the same
 // parameters (bit for bit, by FNV-1a of their f32 bytes) and the same metrics as N/2 steps, save,
 // load in a NEW PROCESS and N/2 more. And a reward function that returns NaN, the wrong length or
-// throws rejects step() with a RewardError naming it, before any parameter changes, leaving the
+// throws rejects step() with a RewardFunctionError naming it, before any parameter changes, leaving the
 // last checkpoint loadable and the trainer able to go on exactly as if the step had not happened.
 
 import { spawn } from 'node:child_process';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, GRPOTrainer, RLOOTrainer, RewardError, init, type NamedRewardFunction } from '../sdk/index';
+import { CheckpointError, GRPOTrainer, RLOOTrainer, RewardFunctionError, init, type NamedRewardFunction } from '../sdk/index';
 import { countTarget, deterministicMetrics, makeTrainer, parameterHash, type Algo } from './fixtures/lm_trainers';
 
 const CHILD = fileURLToPath(new URL('./fixtures/lm_trainer_resume_child.ts', import.meta.url));
@@ -70,7 +70,7 @@ for (const algo of ['grpo', 'rloo'] as const) {
     });
 
     const bad: [string, NamedRewardFunction['fn'], RegExp][] = [
-      ['nan', (_p, c) => c.map((_, i) => (i === 2 ? NaN : 1)), /returned NaN for completion 2/],
+      ['nan', (_p, c) => c.map((_, i) => (i === 2 ? NaN : 1)), /gave row 2 the reward NaN/],
       ['short', (_p, c) => c.slice(1).map(() => 1), /returned \d+ rewards for \d+ completions/],
       ['throws', () => { throw new Error('scorer offline'); }, /threw: scorer offline/],
     ];
@@ -85,8 +85,8 @@ for (const algo of ['grpo', 'rloo'] as const) {
         const before = parameterHash(trainer.policy);
         failing = true;
         const error = await trainer.step().then(() => undefined, (e: unknown) => e);
-        expect(error).toBeInstanceOf(RewardError);
-        expect((error as RewardError).rewardName).toBe(`flaky_${name}`);
+        expect(error).toBeInstanceOf(RewardFunctionError);
+        expect((error as RewardFunctionError).functionName).toBe(`flaky_${name}`);
         expect((error as Error).message).toMatch(message);
         expect(parameterHash(trainer.policy)).toBe(before);
         expect(trainer.updates).toBe(1);

@@ -3,7 +3,7 @@
 // completions, the completions table, and refusal of bad options with a ValueError naming them.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GRPOTrainer, LocalCompletionEngine, RLOOTrainer, ValueError, init, lmTrainerCheckpointState, type CompletionEngine, type CompletionRow, type CompletionRequest } from '../sdk/index';
+import { GRPOTrainer, LocalCompletionEngine, RLOOTrainer, ValueError, init, lmTrainerCheckpointState, type CompletionEngine, type CompletionRecord, type CompletionRequest, CompletionsTable } from '../sdk/index';
 import { countTarget, tinySetup } from './fixtures/lm_trainers';
 
 beforeAll(async () => {
@@ -91,8 +91,8 @@ describe('GRPOTrainer', () => {
 
   it('sends every row to the completions table: prompt, completion, each reward, advantage', async () => {
     const { policy, tokenizer, dataset } = tinySetup();
-    const rows: CompletionRow[] = [];
-    const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: BASE, completionsTable: { add: (r) => void rows.push(...r) } });
+    const rows: CompletionRecord[] = [];
+    const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: BASE, completionsTable: new CompletionsTable({ consoleRows: 0, onRows: (_step, r) => void rows.push(...r) }) });
     await trainer.step();
     await trainer.step();
     expect(rows).toHaveLength(16);
@@ -102,7 +102,7 @@ describe('GRPOTrainer', () => {
     expect(rows[4]!.prompt).toBe(dataset[1]!.text);
     expect(Object.keys(rows[0]!.rewards)).toEqual(['count_target']);
     // group-relative advantages sum to ~0 within each group
-    const group = rows.slice(0, 4).reduce((s, r) => s + r.advantage, 0);
+    const group = rows.slice(0, 4).reduce((s, r) => s + r.advantage!, 0);
     expect(Math.abs(group)).toBeLessThan(1e-9);
     trainer.free();
   });
@@ -122,8 +122,8 @@ describe('GRPOTrainer', () => {
 describe('RLOOTrainer', () => {
   it('builds a reference by default (TRL beta 0.05), logs kl and the leave-one-out advantages', async () => {
     const { policy, tokenizer, dataset } = tinySetup();
-    const rows: CompletionRow[] = [];
-    const trainer = new RLOOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: BASE, completionsTable: { add: (r) => void rows.push(...r) } });
+    const rows: CompletionRecord[] = [];
+    const trainer = new RLOOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: BASE, completionsTable: new CompletionsTable({ consoleRows: 0, onRows: (_step, r) => void rows.push(...r) }) });
     expect(trainer.reference).toBeDefined();
     const m = await trainer.step();
     for (const name of ['reward', 'reward_std', 'frac_reward_zero_std', 'kl', 'objective/kl', 'entropy', 'clip_ratio/region_mean', 'completions/mean_length', 'tokens/generated']) expect(Number.isFinite(m[name]), name).toBe(true);

@@ -6,7 +6,8 @@ import type { PromptRow } from '../../interfaces/reward_function';
 
 /** k prompts at a time, with a position that checkpoints save and restore. */
 export interface PromptSource {
-  next(k: number): PromptRow[];
+  /** The next k prompts (a dataset that streams may resolve them asynchronously). */
+  next(k: number): PromptRow[] | Promise<PromptRow[]>;
   /** JSON-serialisable position (saved in checkpoints). */
   state?(): unknown;
   /** Restores state(); checks it first. */

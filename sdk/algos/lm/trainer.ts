@@ -24,27 +24,16 @@ import { mean, unbiasedStd } from '../grpo/advantages';
 import type { LmTrainerConfig } from './config';
 import { optimizeGenerationBatch, type LmMinibatch, type LmLoss } from './optimize';
 import { promptSource, type PromptSource } from './prompt_source';
-import { scoreRewards, type ScoredRewards } from './score_rewards';
+import { checkRewardFuncs, scoreRewards, type ScoredRewards } from '../../rewards/reward_funcs';
+import type { CompletionRow, CompletionsTable } from '../../observability/completions_table';
 
 /** Where metrics go: a Logger (sdk/observability/logger.ts) or anything with log(step, metrics). */
 export interface MetricsLogger {
   log(step: number, metrics: Record<string, number>): void;
 }
 
-/** One row of the completions table (TRL's logged completions). */
-export interface CompletionRow {
-  step: number;
-  prompt: string;
-  completion: string;
-  /** Each reward function's reward. */
-  rewards: Record<string, number>;
-  advantage: number;
-}
-
-/** Receives every step's completion rows (a CompletionsTable, or anything with add(rows)). */
-export interface CompletionsSink {
-  add(rows: readonly CompletionRow[]): void | Promise<void>;
-}
+/** Receives every step's completion rows: a CompletionsTable (sdk/observability/completions_table.ts). */
+export type CompletionsSink = Pick<CompletionsTable, 'log'>;
 
 export interface LmTrainerOptions<C extends LmTrainerConfig> {
   policy: GPT;
@@ -94,7 +83,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
     if (options === null || typeof options !== 'object') throw new ValueError(`${name}: needs options { policy, tokenizer, dataset, rewardFuncs, config? }`);
     if (!(options.policy instanceof GPT)) throw new ValueError(`${name}: options.policy must be a GPT`);
     if (options.tokenizer === null || typeof options.tokenizer?.decode !== 'function') throw new ValueError(`${name}: options.tokenizer must be a Tokenizer`);
-    checkRewardFuncs(name, options.rewardFuncs);
+    checkRewardFuncs(options.rewardFuncs, name);
     this.config = config;
     this.policy = options.policy;
     this.core = this.policy.core;
@@ -143,7 +132,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
     const owned: Tensor[] = [];
     let optimizing = false;
     try {
-      const prompts = this.prompts.next(c.promptsPerStep);
+      const prompts = await this.prompts.next(c.promptsPerStep);
       rollout = await collectLmRollout({
         engine: this.engine,
         policy: this.policy,
@@ -210,7 +199,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
         'tokens/generated': this.tokensGenerated,
       };
       this.logger?.log(this.updates, metrics);
-      if (this.completionsTable) await this.completionsTable.add(completionRows(this.updates, rollout, scored, advantages));
+      this.completionsTable?.log(this.updates, completionRows(rollout, scored, advantages));
       return metrics;
     } catch (error) {
       if (!optimizing) {
@@ -285,27 +274,14 @@ function sequenceKlMean(rollout: LmRollout): number {
   return s / rollout.batch.rows;
 }
 
-function completionRows(step: number, rollout: LmRollout, scored: ScoredRewards, advantages: readonly number[]): CompletionRow[] {
+/** TRL's completions log: prompt, completion, each reward, advantage. */
+function completionRows(rollout: LmRollout, scored: ScoredRewards, advantages: readonly number[]): CompletionRow[] {
   return rollout.completionTexts.map((completion, b) => ({
-    step,
     prompt: rollout.promptTexts[b]!,
     completion,
     rewards: Object.fromEntries(Object.entries(scored.perFunction).map(([name, r]) => [name, r[b]!])),
     advantage: advantages[b]!,
   }));
-}
-
-function checkRewardFuncs(name: string, funcs: readonly NamedRewardFunction[] | undefined): void {
-  if (!Array.isArray(funcs) || funcs.length === 0) throw new ValueError(`${name}: options.rewardFuncs must be a non-empty array of { name, fn, weight? }`);
-  const seen = new Set<string>();
-  funcs.forEach((f, i) => {
-    if (f === null || typeof f !== 'object' || typeof f.name !== 'string' || f.name === '' || typeof f.fn !== 'function') {
-      throw new ValueError(`${name}: rewardFuncs[${i}] must be { name: non-empty string, fn: function, weight? }`);
-    }
-    if (seen.has(f.name)) throw new ValueError(`${name}: two reward functions are named '${f.name}'`);
-    seen.add(f.name);
-    if (f.weight !== undefined && !Number.isFinite(f.weight)) throw new ValueError(`${name}: rewardFuncs '${f.name}'.weight must be a finite number, got ${String(f.weight)}`);
-  });
 }
 
 function stdOrZero(xs: readonly number[]): number {
