@@ -12,7 +12,7 @@
 //   npx tsx examples/grpo_verifiable.ts                       (lossType dapo, TRL's default)
 //   npx tsx examples/grpo_verifiable.ts --lossType grpo --steps 80
 
-import { GRPOTrainer, LocalCompletionEngine, init, saveHuggingFace, type GRPOConfig, type GRPOLossType, type NamedRewardFunction, type PromptRow } from '../sdk/index';
+import { CompletionsTable, GRPOTrainer, LocalCompletionEngine, PromptDataset, formatCompletionsTable, init, saveHuggingFace, type CompletionRecord, type GRPOConfig, type GRPOLossType, type NamedRewardFunction } from '../sdk/index';
 import { loadOrPretrainTinyGpt } from './data/tiny_gpt';
 
 // ---- configuration -------------------------------------------------------------------------
@@ -25,6 +25,8 @@ export const config = {
   evalSamples: 64,
   /** Where the trained model goes ('' skips saving); the loss type is appended. */
   outDir: 'checkpoints/grpo-verifiable',
+  /** The completions table of every step, as JSON Lines ('' keeps none); the loss type is appended. */
+  completionsPath: 'checkpoints/grpo-verifiable-completions',
   logEvery: 5,
   quiet: false,
   grpo: {
@@ -69,7 +71,8 @@ export async function main(overrides: Partial<VerifiableConfig> = {}) {
   const { model: policy, tokenizer } = await loadOrPretrainTinyGpt({ verbose: !c.quiet });
   // A completion ends at EOS or at the punctuation after a name, so lengths vary and the loss types differ
   const stopTokenIds = [tokenizer.eosTokenId!, ...[',', '.', '\n', ';', '!', '?'].map((p) => tokenizer.encode(p)).filter((ids) => ids.length === 1).map((ids) => ids[0]!)];
-  const prompts: PromptRow[] = TASK.map(({ prompt, answer }) => ({ text: prompt, ids: tokenizer.encode(prompt), fields: { answer } }));
+  const dataset = new PromptDataset(TASK.map(({ prompt, answer }) => ({ prompt, answer })), { tokenizer, seed: 1 });
+  const prompts = dataset.all();
 
   // Step 2: how often the pretrained model already names the right character.
   const engine = new LocalCompletionEngine(policy);
@@ -86,16 +89,21 @@ export async function main(overrides: Partial<VerifiableConfig> = {}) {
   const before = await evaluate();
   show('before', before);
 
-  // Step 3: GRPO.
-  const trainer = new GRPOTrainer({ policy, tokenizer, dataset: prompts, rewardFuncs: [exactName], config: { stopTokenIds, ...c.grpo, lossType: c.lossType } });
+  // Step 3: GRPO, every step's completions kept in the table (a JSONL file; a few rows shown below)
+  let lastRows: readonly CompletionRecord[] = [];
+  const table = c.completionsPath ? await CompletionsTable.open(`${c.completionsPath}-${c.lossType}.jsonl`, { consoleRows: 0, onRows: (_s, r) => (lastRows = r) }) : new CompletionsTable({ consoleRows: 0, onRows: (_s, r) => (lastRows = r) });
+  const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [exactName], completionsTable: table, config: { stopTokenIds, ...c.grpo, lossType: c.lossType } });
   const history: Record<string, number>[] = [];
   for (let step = 1; step <= c.steps; step++) {
     const m = await trainer.step();
     history.push(m);
     if (step % c.logEvery === 0 || step === c.steps) {
       say(`step ${String(step).padStart(3)}  reward ${m['reward']!.toFixed(3)}  frac_reward_zero_std ${m['frac_reward_zero_std']!.toFixed(2)}  entropy ${m['entropy']!.toFixed(3)}  length ${m['completions/mean_length']!.toFixed(2)}  clip ${m['clip_ratio/region_mean']!.toFixed(3)}  tokens ${m['tokens/generated']}  ${m['timing/step_s']!.toFixed(2)}s/step`);
+      for (const line of formatCompletionsTable(lastRows.slice(0, 2))) say(`    ${line}`);
     }
   }
+  table.close();
+  if (table.path) say(`completions of every step: ${table.path}`);
 
   // Step 4: after, and the Hugging Face directory.
   const after = await evaluate();

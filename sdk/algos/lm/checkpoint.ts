@@ -88,8 +88,7 @@ export function restoreLmTrainer(trainer: LmGroupTrainer<LmTrainerConfig>, check
   trainer.reference?.loadStateDict(unprefixed('reference.'));
   trainer.optimizer.loadStateDict({ ...(state['optimizer'] as { stepCount: number; lr: number }), tensors: checkpoint.optimizer as Record<string, Float32Array> });
   setRngState(state['rngState'] as number[], trainer.core);
-  trainer.updates = updates as number;
-  trainer.tokensGenerated = tokens as number;
+  trainer.restoreCounters(updates as number, tokens as number);
 }
 
 export async function loadLmTrainer(dir: string, trainer: LmGroupTrainer<LmTrainerConfig>): Promise<void> {

@@ -68,10 +68,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
   readonly optimizer: Adam;
   readonly rewardFuncs: readonly NamedRewardFunction[];
   readonly prompts: PromptSource;
-  /** Optimisation phases completed (one per step()). */
-  updates = 0;
-  /** Completion tokens generated so far (the budget runs are compared at). */
-  tokensGenerated = 0;
+  private counters = { updates: 0, tokensGenerated: 0 };
   protected readonly logger?: MetricsLogger;
   protected readonly completionsTable?: CompletionsSink;
   private readonly ownsReference: boolean;
@@ -173,9 +170,8 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
         label: `${this.constructor.name} step ${this.updates + 1}`,
         lossOf: (mb) => this.lossOf(mb, mb.take(advantageTensor), { rollout: rollout!, generationBatchTokens, importanceWeights: prepared.importanceWeights && mb.take(prepared.importanceWeights) }),
       });
-      this.updates++;
-      const generated = rollout.completions.completionIds.reduce((s, ids) => s + ids.length, 0);
-      this.tokensGenerated += generated;
+      this.counters.updates++;
+      this.counters.tokensGenerated += rollout.completions.completionIds.reduce((s, ids) => s + ids.length, 0);
 
       const metrics: Record<string, number> = {
         ...rewardMetrics(scored),
@@ -212,6 +208,21 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
       for (const t of owned) t.free();
       this.core.endStep();
     }
+  }
+
+  /** Optimisation phases completed (one per step()). */
+  get updates(): number {
+    return this.counters.updates;
+  }
+
+  /** Completion tokens generated so far (the budget runs are compared at). */
+  get tokensGenerated(): number {
+    return this.counters.tokensGenerated;
+  }
+
+  /** For checkpoint restore (sdk/algos/lm/checkpoint.ts) only. @internal */
+  restoreCounters(updates: number, tokensGenerated: number): void {
+    this.counters = { updates, tokensGenerated };
   }
 
   /** Releases the optimizer's moments and the reference this trainer built; the trainer cannot be used afterwards. */
