@@ -107,6 +107,35 @@ describe('GRPOTrainer', () => {
     trainer.free();
   });
 
+  it('numIterations > 1 clips against the generating policy; epsilonHigh (clip-higher) moves only the upper bound', async () => {
+    const run = async (epsilonHigh: number) => {
+      const { policy, tokenizer, dataset } = tinySetup();
+      // a reward that always varies within a group: the completion's length in characters
+      const chars = { name: 'chars', fn: (_p: readonly string[], c: readonly string[]) => c.map((x) => x.length) };
+      const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [chars], config: { ...BASE, promptsPerStep: 4, numIterations: 4, learningRate: 2e-2, epsilon: 0.05, epsilonHigh } });
+      const m = await trainer.step();
+      trainer.free();
+      return m;
+    };
+    const tight = await run(0.05);
+    expect(tight['clip_ratio/region_mean']).toBeGreaterThan(0);
+    expect(tight['clip_ratio/region_mean']).toBeCloseTo(tight['clip_ratio/low_mean']! + tight['clip_ratio/high_mean']!, 12);
+    expect(tight['clip_ratio/high_mean']).toBeGreaterThan(0);
+    const loose = await run(100);
+    expect(loose['clip_ratio/high_mean']).toBe(0);
+  });
+
+  it('refuses a second step() while one runs, and step() after free()', async () => {
+    const { policy, tokenizer, dataset } = tinySetup();
+    const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: BASE });
+    const first = trainer.step();
+    await expect(trainer.step()).rejects.toThrow(/previous step\(\) has not finished/);
+    await first;
+    expect(trainer.updates).toBe(1);
+    trainer.free();
+    await expect(trainer.step()).rejects.toThrow(/freed/);
+  });
+
   it('refuses bad options with a ValueError naming them', () => {
     const { policy, tokenizer, dataset } = tinySetup();
     const make = (over: Record<string, unknown>) => () => new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: BASE, ...over } as never);

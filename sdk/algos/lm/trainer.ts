@@ -73,6 +73,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
   protected readonly completionsTable?: CompletionsSink;
   private readonly ownsReference: boolean;
   private freed = false;
+  private stepping = false;
   /** 'grpo' | 'rloo': the checkpoint format's name. */
   abstract readonly algorithm: string;
 
@@ -120,6 +121,16 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
   /** One generation batch and its optimisation; resolves to TRL-named metrics (also sent to the logger). */
   async step(): Promise<Record<string, number>> {
     if (this.freed) throw new ValueError(`${this.constructor.name}.step: the trainer was freed`);
+    if (this.stepping) throw new ValueError(`${this.constructor.name}.step: the previous step() has not finished; await it before the next`);
+    this.stepping = true;
+    try {
+      return await this.runStep();
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private async runStep(): Promise<Record<string, number>> {
     const c = this.config;
     const started = performance.now();
     // A step that fails before optimising leaves the dataset position and the generator as they were
@@ -228,6 +239,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
   /** Releases the optimizer's moments and the reference this trainer built; the trainer cannot be used afterwards. */
   free(): void {
     if (this.freed) return;
+    if (this.stepping) throw new ValueError(`${this.constructor.name}.free: a step() is running; await it first`);
     this.freed = true;
     this.optimizer.free();
     if (this.ownsReference) this.reference?.free();
