@@ -19,13 +19,13 @@ import { LocalCompletionEngine } from '../../lm/local_engine';
 import { frozenReference } from '../../lm/reference';
 import { collectLmRollout, type LmRollout } from '../../lm/rollout';
 import { GPT } from '../../nn/gpt';
+import type { CompletionRow, CompletionsTable } from '../../observability/completions_table';
+import { checkRewardFuncs, scoreRewards, type ScoredRewards } from '../../rewards/reward_funcs';
 import type { Tokenizer } from '../../text/tokenizer';
 import { mean, unbiasedStd } from '../grpo/advantages';
 import type { LmTrainerConfig } from './config';
 import { optimizeGenerationBatch, type LmMinibatch, type LmLoss } from './optimize';
 import { promptSource, type PromptSource } from './prompt_source';
-import { checkRewardFuncs, scoreRewards, type ScoredRewards } from '../../rewards/reward_funcs';
-import type { CompletionRow, CompletionsTable } from '../../observability/completions_table';
 
 /** Where metrics go: a Logger (sdk/observability/logger.ts) or anything with log(step, metrics). */
 export interface MetricsLogger {
