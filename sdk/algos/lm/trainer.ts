@@ -74,6 +74,8 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
   private readonly ownsReference: boolean;
   private freed = false;
   private stepping = false;
+  /** The trainer's class name, for messages (kept as given: bundlers may rename classes). */
+  private readonly label: string;
   /** 'grpo' | 'rloo': the checkpoint format's name. */
   abstract readonly algorithm: string;
 
@@ -82,6 +84,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
     if (!(options.policy instanceof GPT)) throw new ValueError(`${name}: options.policy must be a GPT`);
     if (options.tokenizer === null || typeof options.tokenizer?.decode !== 'function') throw new ValueError(`${name}: options.tokenizer must be a Tokenizer`);
     checkRewardFuncs(options.rewardFuncs, name);
+    this.label = name;
     this.config = config;
     this.policy = options.policy;
     this.core = this.policy.core;
@@ -120,8 +123,8 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
 
   /** One generation batch and its optimisation; resolves to TRL-named metrics (also sent to the logger). */
   async step(): Promise<Record<string, number>> {
-    if (this.freed) throw new ValueError(`${this.constructor.name}.step: the trainer was freed`);
-    if (this.stepping) throw new ValueError(`${this.constructor.name}.step: the previous step() has not finished; await it before the next`);
+    if (this.freed) throw new ValueError(`${this.label}.step: the trainer was freed`);
+    if (this.stepping) throw new ValueError(`${this.label}.step: the previous step() has not finished; await it before the next`);
     this.stepping = true;
     try {
       return await this.runStep();
@@ -178,7 +181,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
         minibatches: c.minibatches,
         maxGradNorm: c.maxGradNorm,
         temperature: c.temperature,
-        label: `${this.constructor.name} step ${this.updates + 1}`,
+        label: `${this.label} step ${this.updates + 1}`,
         lossOf: (mb) => this.lossOf(mb, mb.take(advantageTensor), { rollout: rollout!, generationBatchTokens, importanceWeights: prepared.importanceWeights && mb.take(prepared.importanceWeights) }),
       });
       this.counters.updates++;
@@ -239,7 +242,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
   /** Releases the optimizer's moments and the reference this trainer built; the trainer cannot be used afterwards. */
   free(): void {
     if (this.freed) return;
-    if (this.stepping) throw new ValueError(`${this.constructor.name}.free: a step() is running; await it first`);
+    if (this.stepping) throw new ValueError(`${this.label}.free: a step() is running; await it first`);
     this.freed = true;
     this.optimizer.free();
     if (this.ownsReference) this.reference?.free();
