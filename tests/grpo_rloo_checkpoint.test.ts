@@ -65,6 +65,11 @@ for (const algo of ['grpo', 'rloo'] as const) {
       await expect(trainer.resume(join(root, other))).rejects.toThrow(CheckpointError);
       const noReference = algo === 'grpo' ? new GRPOTrainer({ ...options, config: { ...options.config, beta: 0 } }) : new RLOOTrainer({ ...options, config: { ...options.config, beta: 0 } } as never);
       await expect(noReference.resume(join(root, algo))).rejects.toThrow(/reference/);
+      // another config would not continue the run bit for bit: refused, naming the field, nothing loaded
+      const otherConfig = algo === 'grpo' ? new GRPOTrainer({ ...options, config: { ...options.config, learningRate: 1e-2 } }) : new RLOOTrainer({ ...options, config: { ...options.config, learningRate: 1e-2 } } as never);
+      await expect(otherConfig.resume(join(root, algo))).rejects.toThrow(/trainer.json: config differs/);
+      expect(otherConfig.updates).toBe(0);
+      otherConfig.free();
       trainer.free();
       noReference.free();
     });
