@@ -136,6 +136,20 @@ describe('GRPOTrainer', () => {
     await expect(trainer.step()).rejects.toThrow(/freed/);
   });
 
+  it("scaleRewards 'none' (Dr. GRPO): each completion's advantage is its reward minus its group's mean", async () => {
+    const { policy, tokenizer, dataset } = tinySetup();
+    const rows: CompletionRecord[] = [];
+    const chars = { name: 'chars', fn: (_p: readonly string[], c: readonly string[]) => c.map((x) => x.length) };
+    const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [chars], config: { ...BASE, scaleRewards: 'none' }, completionsTable: new CompletionsTable({ consoleRows: 0, onRows: (_s, r) => void rows.push(...r) }) });
+    await trainer.step();
+    for (let g = 0; g < 2; g++) {
+      const group = rows.slice(4 * g, 4 * g + 4);
+      const mean = group.reduce((s, r) => s + r.rewards['chars']!, 0) / 4;
+      for (const r of group) expect(r.advantage).toBeCloseTo(r.rewards['chars']! - mean, 12);
+    }
+    trainer.free();
+  });
+
   it('refuses bad options with a ValueError naming them', () => {
     const { policy, tokenizer, dataset } = tinySetup();
     const make = (over: Record<string, unknown>) => () => new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: BASE, ...over } as never);
