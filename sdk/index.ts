@@ -108,7 +108,7 @@ export { type DatasetPosition } from './lm/dataset_source';
 export { scoreRewards, checkRewardFuncs, type ScoredRewards } from './rewards/reward_funcs';
 export { ruleReward, lengthReward, containsReward, regexReward, exactMatchReward, eosReward, type RewardOptions, type LengthRewardOptions, type MatchRewardOptions } from './rewards/rule_rewards';
 export { PreferencePairs, buildPreferencePairs, type PreferencePair, type PreferencePairEntry, type PreferencePairsOptions, type PreferencePairsState, type BuildPreferencePairsOptions, type BuiltPreferencePairs } from './lm/preference_pairs';
-export { CompletionsTable, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
+export { CompletionsTable, completionRows, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
 // GRPO and RLOO for language models (TRL's GRPOTrainer and RLOOTrainer): group-relative and
 // leave-one-out advantages, their losses, the trainers, and their checkpoints
 export { GRPOTrainer, type GRPOTrainerOptions } from './algos/grpo/trainer';

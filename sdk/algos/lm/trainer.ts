@@ -19,7 +19,7 @@ import { LocalCompletionEngine } from '../../lm/local_engine';
 import { frozenReference } from '../../lm/reference';
 import { collectLmRollout, type LmRollout } from '../../lm/rollout';
 import { GPT } from '../../nn/gpt';
-import type { CompletionRow, CompletionsTable } from '../../observability/completions_table';
+import { completionRows, type CompletionsTable } from '../../observability/completions_table';
 import { checkRewardFuncs, scoreRewards, type ScoredRewards } from '../../rewards/reward_funcs';
 import type { Tokenizer } from '../../text/tokenizer';
 import { mean, unbiasedStd } from '../grpo/advantages';
@@ -209,7 +209,8 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
         'tokens/generated': this.tokensGenerated,
       };
       this.logger?.log(this.updates, metrics);
-      this.completionsTable?.log(this.updates, completionRows(rollout, scored, advantages));
+      // TRL's completions log: prompt, completion, each reward, advantage
+      this.completionsTable?.log(this.updates, completionRows({ prompts: rollout.promptTexts, completions: rollout.completionTexts, perFunction: scored.perFunction, advantages }));
       return metrics;
     } catch (error) {
       if (!optimizing) {
@@ -298,16 +299,6 @@ function sequenceKlMean(rollout: LmRollout): number {
   let s = 0;
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) s += old[i]! - ref[i]!;
   return s / rollout.batch.rows;
-}
-
-/** TRL's completions log: prompt, completion, each reward, advantage. */
-function completionRows(rollout: LmRollout, scored: ScoredRewards, advantages: readonly number[]): CompletionRow[] {
-  return rollout.completionTexts.map((completion, b) => ({
-    prompt: rollout.promptTexts[b]!,
-    completion,
-    rewards: Object.fromEntries(Object.entries(scored.perFunction).map(([name, r]) => [name, r[b]!])),
-    advantage: advantages[b]!,
-  }));
 }
 
 function stdOrZero(xs: readonly number[]): number {
