@@ -125,6 +125,19 @@ describe('GRPOTrainer', () => {
     expect(loose['clip_ratio/high_mean']).toBe(0);
   });
 
+  it("lrScheduler 'linear' decays the learning rate to 0 per optimizer step, as transformers' linear schedule", async () => {
+    const { policy, tokenizer, dataset } = tinySetup();
+    const lr = 1e-3;
+    const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: { ...BASE, learningRate: lr, minibatches: 2, lrScheduler: 'linear', maxSteps: 2 } });
+    // 2 steps x 2 minibatches = 4 optimizer steps at lr x 4/4, 3/4 | 2/4, 1/4; the metric is each step's mean
+    expect((await trainer.step())['learning_rate']).toBeCloseTo(lr * 0.875, 15);
+    expect((await trainer.step())['learning_rate']).toBeCloseTo(lr * 0.375, 15);
+    expect((await trainer.step())['learning_rate']).toBe(0); // past maxSteps: 0, as transformers
+    expect(trainer.learningRateAt(0)).toBe(lr);
+    trainer.free();
+    expect(() => new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: { ...BASE, lrScheduler: 'linear' } })).toThrow(/needs maxSteps/);
+  });
+
   it('refuses a second step() while one runs, and step() after free()', async () => {
     const { policy, tokenizer, dataset } = tinySetup();
     const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [countTarget], config: BASE });

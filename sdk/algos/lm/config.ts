@@ -34,6 +34,13 @@ export interface LmTrainerConfig {
   maxGradNorm: number;
   /** Adam epsilon (TRL adam_epsilon 1e-8). */
   adamEps: number;
+  /**
+   * 'linear' decays the learning rate to 0 over maxSteps generation steps, per optimizer step
+   * (TRL's default lr_scheduler_type, which needs max_steps); 'constant' (default here) keeps it.
+   */
+  lrScheduler: 'constant' | 'linear';
+  /** Planned generation steps (TRL max_steps with one optimizer step per generation batch); needed by 'linear'. */
+  maxSteps?: number;
 
   // ---- reproducibility
   /** Seeds the core's generator and every generation batch's sampling (TRL seed 42). */
@@ -54,6 +61,7 @@ export function defaultLmTrainerConfig(): LmTrainerConfig {
     minibatches: 1,
     maxGradNorm: 1,
     adamEps: 1e-8,
+    lrScheduler: 'constant',
     seed: 42,
   };
 }
@@ -80,6 +88,9 @@ export function checkLmTrainerConfig(name: string, c: LmTrainerConfig): void {
   finite('learningRate', (v) => v >= 0, 'a finite number >= 0');
   finite('maxGradNorm', (v) => v >= 0, 'a finite number >= 0 (0 turns clipping off)');
   finite('adamEps', (v) => v >= 0, 'a finite number >= 0');
+  if (c.lrScheduler !== 'constant' && c.lrScheduler !== 'linear') throw new ValueError(`${name}.lrScheduler must be 'constant' or 'linear', got ${String(c.lrScheduler)}`);
+  if (c.maxSteps !== undefined) integer('maxSteps', 1);
+  if (c.lrScheduler === 'linear' && c.maxSteps === undefined) throw new ValueError(`${name}.lrScheduler 'linear' needs maxSteps (the planned number of step() calls)`);
   if (typeof c.maskTruncatedCompletions !== 'boolean') throw new ValueError(`${name}.maskTruncatedCompletions must be a boolean, got ${String(c.maskTruncatedCompletions)}`);
   const rows = c.promptsPerStep * c.numGenerations;
   if (rows % c.minibatches !== 0) throw new ValueError(`${name}.minibatches (${c.minibatches}) must divide promptsPerStep x numGenerations (${rows})`);

@@ -5,7 +5,7 @@
 //     for each minibatch:
 //       logp, logits = responseForward(policy, rows)       one forward pass at the sampling temperature
 //       loss, stats  = lossOf(minibatch)                   the algorithm's loss (grpo/loss.ts, rloo/loss.ts)
-//       backward; clip grad norm; Adam step; zero grad
+//       backward; clip grad norm; learning rate (schedule); Adam step; zero grad
 //
 // Rows are selected inside the core with Tensor.embedding, as sdk/algos/ppo/step.ts does.
 
@@ -49,13 +49,15 @@ export interface LmOptimizeOptions {
   minibatches: number;
   maxGradNorm: number;
   temperature: number;
+  /** The learning rate of the optimizer step about to run, given the optimizer's steps so far (a schedule). */
+  learningRateAt(optimizerSteps: number): number;
   lossOf(minibatch: LmMinibatch): LmLoss;
   /** Names the step in error messages. */
   label: string;
 }
 
 export interface LmOptimizeStats {
-  /** Mean over minibatches of the loss, the gradient norm, the entropy (over loss tokens), and each lossOf stat. */
+  /** Mean over minibatches of the loss, the gradient norm, the learning rate, the entropy (over loss tokens), and each lossOf stat. */
   means: Record<string, number>;
   minibatches: number;
 }
@@ -91,6 +93,8 @@ export function optimizeGenerationBatch(options: LmOptimizeOptions): LmOptimizeS
         const entropy = noGrad(() => maskedMeanOf(entropyFromLogits(forward.logits).view(), minibatch.mask.view()), core);
         loss.backward();
         add('grad_norm', clipGradNorm(params, options.maxGradNorm));
+        optimizer.lr = options.learningRateAt(optimizer.stepCount);
+        add('learning_rate', optimizer.lr);
         optimizer.step();
         optimizer.zeroGrad();
         add('loss', value);

@@ -181,6 +181,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
         minibatches: c.minibatches,
         maxGradNorm: c.maxGradNorm,
         temperature: c.temperature,
+        learningRateAt: (steps) => this.learningRateAt(steps),
         label: `${this.label} step ${this.updates + 1}`,
         lossOf: (mb) => this.lossOf(mb, mb.take(advantageTensor), { rollout: rollout!, generationBatchTokens, importanceWeights: prepared.importanceWeights && mb.take(prepared.importanceWeights) }),
       });
@@ -202,7 +203,6 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
               'engine/ratio_max': rollout.offPolicy.ratioMax,
             }
           : {}),
-        learning_rate: this.optimizer.lr,
         'timing/generation_s': rollout.generationSeconds,
         'timing/scoring_s': rollout.scoringSeconds,
         'timing/step_s': (performance.now() - started) / 1000,
@@ -223,6 +223,18 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
       for (const t of owned) t.free();
       this.core.endStep();
     }
+  }
+
+  /**
+   * The learning rate for the optimizer step after `optimizerSteps` steps: constant, or
+   * transformers' linear schedule (no warm-up): lr * max(0, 1 - steps / total), total =
+   * maxSteps x numIterations x minibatches optimizer steps.
+   */
+  learningRateAt(optimizerSteps: number): number {
+    const c = this.config;
+    if (c.lrScheduler === 'constant') return c.learningRate;
+    const total = c.maxSteps! * c.numIterations * c.minibatches;
+    return c.learningRate * Math.max(0, (total - optimizerSteps) / total);
   }
 
   /** Optimisation phases completed (one per step()). */
