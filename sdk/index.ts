@@ -101,3 +101,13 @@ export { SequenceBatch, responseForward, type SequenceRows, type ResponseForward
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
 export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
 export { frozenReference } from './lm/reference';
+
+// PPO for language models (issue 11 item 2): LMPPOTrainer, the InstructGPT / TRL PPOTrainer recipe
+export { LMPPOTrainer, type LMPPOTrainerOptions, type LMPPOTrainerState, type LmPpoCompletionRow, type LmPpoCompletionsSink } from './algos/ppo_lm/trainer';
+export { resolveLMPPOConfig, LM_PPO_DEFAULTS, type LMPPOConfig } from './algos/ppo_lm/config';
+export { lmAdvantages, maskedWhiten, type LmAdvantageInput, type LmAdvantages } from './algos/ppo_lm/advantages';
+export { SequencePolicy, criticValues } from './algos/ppo_lm/policy';
+export { lmPpoStep, type LmPpoTargets, type LmPpoStepOptions } from './algos/ppo_lm/step';
+export { ArrayPromptSource, type PromptSource } from './algos/ppo_lm/prompts';
+export { scoreRewardFunctions, RewardFunctionError, type ScoredRewards } from './algos/ppo_lm/score';
+export { lmPpoCheckpointState, saveLmPpoCheckpoint, loadLmPpoCheckpoint, restoreLmPpoTrainer } from './algos/ppo_lm/checkpoint';

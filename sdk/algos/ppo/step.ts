@@ -17,7 +17,10 @@
 //     if targetKl and approxKl > targetKl: stop
 //
 // The policy is any PolicyWithValue (logits and values for batch rows), so a transformer with a
-// value head trains the same way as the ActorCritic.
+// value head trains the same way as the ActorCritic. For padded token sequences (PPO for language
+// models, sdk/algos/ppo_lm/) the batch carries an attention mask, the policy scores its tokens
+// itself (scoreTokens), and optional per-token weights multiply the policy loss (truncated
+// importance sampling).
 
 import type { Core } from '../../core/core';
 import { NumericError, ValueError } from '../../core/errors';
@@ -128,13 +131,10 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
         let advantages = take(batch.advantages);
         if (c.normalizeAdvantages) advantages = Tensor.from(whiten(advantages.view()), advantages.shape, { core });
 
-        const { logits, values: newValues } = policy.forward(observations);
-        // single steps: logits (mb, A) with actions (mb); sequences: (mb, T, V) with (mb, T)
-        const logProbs = logProbOf(logits, T === 1 ? actions.reshape([minibatchSize]) : actions).reshape([minibatchSize, T]);
-        const values = newValues.reshape([minibatchSize, T]);
+        const { logits, logProbs, values } = scoreMinibatch(policy, observations, actions, batch.attentionMask && take(batch.attentionMask), minibatchSize, T);
 
         // pgLoss = mean(max(pgLoss1, pgLoss2)), pgLoss1 = -A ratio, pgLoss2 = -A clip(ratio); ratio = exp(logratio)
-        const pg = ppoClipLoss({ logp: logProbs, oldLogp: oldLogProbs, advantages, mask, clipRange: c.clipRange });
+        const pg = policyLoss(logProbs, oldLogProbs, advantages, mask, batch.policyLossWeights && take(batch.policyLossWeights), c.clipRange);
         approxKl = pg.approxKl;
         // vLoss: (clipped) squared error against the returns
         const vLoss = valueLoss({ values, oldValues: c.valueClip > 0 ? take(batch.values) : undefined, returns: take(batch.returns), mask, clipRange: c.valueClip }).loss;
@@ -181,6 +181,30 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
   }
   for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] /= count;
   return { ...sums, epochs: epochsRun, minibatches: count, last };
+}
+
+/** logits, log-probs of the taken actions (mb, T) and values (mb, T) of one minibatch. */
+function scoreMinibatch(policy: PolicyWithValue, observations: Tensor, actions: Tensor, attentionMask: Tensor | undefined, mb: number, T: number) {
+  // a sequence policy scores its tokens itself (attention mask, the rollout's own log-prob computation)
+  if (policy.scoreTokens) return policy.scoreTokens(observations, actions, attentionMask);
+  const { logits, values } = policy.forward(observations);
+  // single steps: logits (mb, A) with actions (mb); sequences: (mb, T, V) with (mb, T)
+  const logProbs = logProbOf(logits, T === 1 ? actions.reshape([mb]) : actions).reshape([mb, T]);
+  return { logits, logProbs, values: values.reshape([mb, T]) };
+}
+
+/**
+ * The clipped surrogate, with optional per-token weights w (truncated importance sampling):
+ * sum(l * w * m) / sum(m) = ppoClipLoss(mask = w * m) * (sum(w * m) / sum(m)). The statistics
+ * (clipfrac, approx KL) are then w-weighted means.
+ */
+function policyLoss(logp: Tensor, oldLogp: Tensor, advantages: Tensor, mask: Tensor | undefined, weights: Tensor | undefined, clipRange: number) {
+  if (!weights) return ppoClipLoss({ logp, oldLogp, advantages, mask, clipRange });
+  const core = logp.core;
+  const m = mask ?? noGrad(() => Tensor.zeros(weights.shape, { core }).add(1), core);
+  const weighted = noGrad(() => weights.mul(m), core);
+  const pg = ppoClipLoss({ logp, oldLogp, advantages, mask: weighted, clipRange });
+  return { ...pg, loss: pg.loss.mul(noGrad(() => maskedMean(weights, m), core)) };
 }
 
 function range(start: number, n: number): Float32Array {
