@@ -4,15 +4,14 @@
 // parameter moves.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GPT, LMPPOTrainer, RewardFunctionError, Tokenizer, ValueError, init, lmAdvantages, maskedWhiten, resolveLMPPOConfig, seed, type CompletionEngine, type CompletionRequest, type Completions, type Core, type NamedRewardFunction, type PromptRow } from '../sdk/index';
+import { GPT, LMPPOTrainer, RewardFunctionError, Tokenizer, ValueError, init, lmAdvantages, maskedWhiten, resolveLMPPOConfig, seed, type CompletionEngine, type CompletionRequest, type Completions, type NamedRewardFunction, type PromptRow } from '../sdk/index';
 
 const CORPUS = 'the cat sat on the mat. the dog sat on the log. a bird flew over the tree. ';
-let core: Core;
 let tokenizer: Tokenizer;
 let prompts: PromptRow[];
 
 beforeAll(async () => {
-  core = await init();
+  await init();
   tokenizer = Tokenizer.train(CORPUS, { vocabSize: 280 });
   prompts = ['the cat', 'the dog', 'a bird', 'the'].map((text) => ({ text, ids: tokenizer.encode(text), fields: {} }));
 });
