@@ -4,7 +4,7 @@
 // parameter moves.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GPT, LMPPOTrainer, RewardFunctionError, Tokenizer, ValueError, init, lmAdvantages, maskedWhiten, resolveLMPPOConfig, seed, type CompletionEngine, type CompletionRequest, type Completions, type NamedRewardFunction, type PromptRow } from '../sdk/index';
+import { GPT, LMPPOTrainer, RewardFunctionError, Tokenizer, ValueError, init, lmAdvantages, maskedWhiten, resolveLMPPOConfig, seed, type CompletionEngine, type CompletionRequest, type Completions, type LmPpoCompletionRow, type NamedRewardFunction, type PromptRow } from '../sdk/index';
 
 const CORPUS = 'the cat sat on the mat. the dog sat on the log. a bird flew over the tree. ';
 let tokenizer: Tokenizer;
@@ -204,6 +204,48 @@ describe('LMPPOTrainer', () => {
       expect(trainer.tokensGenerated).toBe(0);
       trainer.free();
     }
+    policy.free();
+  });
+
+  it('subtracts missingEosPenalty from completions cut by length, and fills the completions table', async () => {
+    const policy = tinyPolicy();
+    const rows: { step: number; rows: LmPpoCompletionRow[] }[] = [];
+    const zero: NamedRewardFunction = { name: 'zero', fn: (_p, c) => c.map(() => 0) };
+    const trainer = new LMPPOTrainer({
+      policy,
+      tokenizer,
+      dataset: prompts,
+      rewardFuncs: [zero],
+      completionsTable: { add: (step, r) => void rows.push({ step, rows: r }) },
+      config: { promptsPerStep: 4, numGenerations: 2, maxNewTokens: 3, missingEosPenalty: 1.5, beta: 0, seed: 8 },
+    });
+    expect(trainer.reference).toBeUndefined(); // beta 0 and no controller: no reference model
+    const m = await trainer.step();
+    expect(m['objective/kl']).toBeUndefined();
+    expect(m['completions/clipped_ratio']).toBeGreaterThan(0);
+    expect(m['objective/scores']).toBeCloseTo(-1.5 * m['completions/clipped_ratio']!, 12);
+    expect(m['reward']).toBe(0); // the reward functions' own mean, before the penalty
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.step).toBe(1);
+    expect(rows[0]!.rows).toHaveLength(8);
+    const row = rows[0]!.rows[0]!;
+    expect(row.prompt).toBe('the cat');
+    expect(row.rewards).toEqual({ zero: 0 });
+    expect([0, -1.5]).toContain(row.score);
+    expect(Number.isFinite(row.advantage)).toBe(true);
+    trainer.free();
+    policy.free();
+  });
+
+  it('refuses a second step() while one runs, and step() after free()', async () => {
+    const policy = tinyPolicy();
+    const trainer = new LMPPOTrainer({ policy, tokenizer, dataset: prompts, rewardFuncs: [letterA], config: { promptsPerStep: 2, numGenerations: 2, maxNewTokens: 3 } });
+    const first = trainer.step();
+    await expect(trainer.step()).rejects.toThrow(/previous step\(\) has not finished/);
+    await first;
+    expect(trainer.updates).toBe(1);
+    trainer.free();
+    await expect(trainer.step()).rejects.toThrow(ValueError);
     policy.free();
   });
 });

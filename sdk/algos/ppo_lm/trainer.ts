@@ -99,6 +99,8 @@ export class LMPPOTrainer {
   private generatedTokens = 0;
   private episodeCount = 0;
   private elapsedSeconds = 0;
+  private running = false;
+  private freed = false;
 
   constructor(options: LMPPOTrainerOptions) {
     if (!options || typeof options !== 'object') throw new ValueError('LMPPOTrainer: options must be an object');
@@ -154,6 +156,17 @@ export class LMPPOTrainer {
 
   /** One generation batch and its PPO optimisation; resolves to the step's metrics (also sent to the logger). */
   async step(): Promise<Record<string, number>> {
+    if (this.freed) throw new ValueError('LMPPOTrainer.step: the trainer was freed');
+    if (this.running) throw new ValueError('LMPPOTrainer.step: the previous step() has not finished (await it first)');
+    this.running = true;
+    try {
+      return await this.runStep();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runStep(): Promise<Record<string, number>> {
     const c = this.config;
     const core = this.policy.core;
     const started = performance.now();
@@ -249,8 +262,9 @@ export class LMPPOTrainer {
         metrics[`rewards/${name}/mean`] = mean(v);
         metrics[`rewards/${name}/std`] = std(v);
       }
+      // objective/kl only when there is a reference to measure against
+      if (this.reference) metrics['objective/kl'] = kl;
       Object.assign(metrics, {
-        'objective/kl': kl,
         'objective/entropy': perRow(oldLogProbs.map((x) => -x)),
         'objective/non_score_reward': nonScore,
         'objective/rlhf_reward': meanScore + nonScore,
@@ -331,6 +345,8 @@ export class LMPPOTrainer {
 
   /** Frees what the trainer made (the default reference and critic, the optimizer's moments), not the policy. */
   free(): void {
+    if (this.freed) return;
+    this.freed = true;
     this.optimizer.free();
     if (this.ownsReference) this.reference?.free();
     if (this.ownsCritic) this.critic?.free();
