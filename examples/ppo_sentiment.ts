@@ -1,17 +1,19 @@
 // TRL's "make GPT-2 write positive reviews", in miniature, top to bottom (CleanRL style):
 //   1. the tiny pretrained GPT (Jane Austen's novels), with a fresh TRL value head
-//   2. prompts: the first words of sentences from the corpus; a held-out set for evaluation
-//   3. reward: the sentiment scorer of each completion (AFINN, the `sentiment` npm package)
+//   2. prompts: the first words of narrative sentences of the corpus; held-out ones (the books'
+//      validation tails) for evaluation
+//   3. reward: the sentiment of each completion (AFINN-165, novarl/sentiment), clipped at 3
 //   4. PPO (LMPPOTrainer): per-token KL to the frozen reference in the reward, an adaptive controller
 //   5. before and after: samples, mean reward on the held-out prompts (fixed seed), the KL to the
 //      reference, and fluency: the mean per-token log-likelihood of the text under the reference
-//   6. a Hugging Face directory of the trained policy and a trainer checkpoint
+//   6. a Hugging Face directory of the trained policy, a trainer checkpoint, the completions table
 //
 //   npx tsx examples/ppo_sentiment.ts
 
-import { createRequire } from 'node:module';
-import { CallbackSink, ConsoleSink, LMPPOTrainer, Logger, LocalCompletionEngine, ValueError, collectLmRollout, init, loadHuggingFace, saveHuggingFace, type GPT, type LMPPOConfig, type NamedRewardFunction, type PromptRow, type Tokenizer } from '../sdk/index';
-import { readGutenbergBook } from './data/gutenberg';
+import { rm } from 'node:fs/promises';
+import { CallbackSink, CompletionsTable, ConsoleSink, LMPPOTrainer, Logger, LocalCompletionEngine, ValueError, collectLmRollout, init, loadHuggingFace, saveHuggingFace, PromptDataset, type GPT, type LMPPOConfig, type NamedRewardFunction, type PromptRow, type Tokenizer } from '../sdk/index';
+import { sentimentReward } from '../sdk/rewards/sentiment';
+import { austenPromptTexts } from './data/austen_prompts';
 import { loadOrPretrainTinyGpt } from './data/tiny_gpt';
 import type { PretrainConfig } from './pretrain_gpt';
 
@@ -20,9 +22,9 @@ import type { PretrainConfig } from './pretrain_gpt';
 export const config = {
   /** PPO updates (one generation batch each). */
   updates: 60,
-  /** Training prompts drawn from the corpus. */
+  /** Training prompts drawn from the pretraining text. */
   trainPrompts: 256,
-  /** Held-out prompts for the before / after evaluation. */
+  /** Held-out prompts (the books' validation tails) for the before / after evaluation. */
   evalPrompts: 32,
   /** Words of each sentence used as its prompt. */
   promptWords: 4,
@@ -37,6 +39,8 @@ export const config = {
   tinyGptConfig: undefined as Partial<PretrainConfig> | undefined,
   outDir: 'checkpoints/ppo-sentiment',
   checkpointDir: 'checkpoints/ppo-sentiment-trainer',
+  /** Every step's completions (prompt, completion, reward, advantage, score, kl) as JSON Lines. */
+  completionsFile: 'checkpoints/ppo-sentiment-completions.jsonl',
   quiet: false,
   ppo: {
     promptsPerStep: 32,
@@ -61,25 +65,16 @@ export const config = {
 
 export type SentimentConfig = Omit<typeof config, 'ppo'> & { ppo: Partial<LMPPOConfig> };
 
-// Step 3: the reward. AFINN's score: the sum of the word valences (-5..5) of the completion, on
-// the scale of TRL's positive logit (a few units).
-const Sentiment = createRequire(import.meta.url)('sentiment') as new () => { analyze(text: string): { score: number } };
-const scorer = new Sentiment();
-export const sentimentReward: NamedRewardFunction = { name: 'sentiment', fn: (_prompts, completions) => completions.map((c) => scorer.analyze(c).score) };
+// Step 3: the reward: AFINN's score (novarl/sentiment), the sum of the word valences (-5..5) of
+// the completion, on the scale of TRL's positive logit (a few units).
+export const reward: NamedRewardFunction = sentimentReward({ measure: 'score' });
 
-/** Step 2: sentence openings from Emma: the first `words` words of sentences with at least 8 words, at most maxTokens long. */
-async function corpusPrompts(tokenizer: Tokenizer, count: number, words: number, maxTokens: number): Promise<PromptRow[]> {
-  const text = (await readGutenbergBook('austen-emma')).replace(/\s+/g, ' ');
-  const sentences = text.split(/(?<=[.!?])\s+(?=[A-Z])/).filter((s) => s.split(' ').length >= 8 && /^[A-Z][a-z]/.test(s));
-  // every k-th sentence, so prompts come from the whole book
-  const step = Math.max(1, Math.floor(sentences.length / count));
-  const rows: PromptRow[] = [];
-  for (let i = 0; rows.length < count && i < sentences.length; i += step) {
-    const prompt = sentences[i]!.split(' ').slice(0, words).join(' ');
-    const ids = tokenizer.encode(prompt);
-    if (ids.length <= maxTokens) rows.push({ text: prompt, ids, fields: {} });
-  }
-  return rows;
+/** Step 2: sentence openings from the Austen books (examples/data/austen_prompts.ts) that fit maxTokens. */
+async function austenPrompts(tokenizer: Tokenizer, split: 'train' | 'validation', count: number, words: number, maxTokens: number, seed: number): Promise<PromptDataset> {
+  const texts = await austenPromptTexts({ split, words, count: count * 2 });
+  const fitting = texts.filter((t) => tokenizer.encode(t).length <= maxTokens).slice(0, count);
+  if (fitting.length < count) throw new ValueError(`only ${fitting.length} ${split} prompts of ${words} words fit ${maxTokens} tokens, ${count} asked for`);
+  return new PromptDataset(fitting.map((prompt) => ({ prompt })), { tokenizer, seed, source: `austen prompts (${split})` });
 }
 
 interface Evaluation {
@@ -103,7 +98,7 @@ async function evaluate(policy: GPT, reference: GPT, tokenizer: Tokenizer, promp
     sampling: { maxNewTokens: c.ppo.maxNewTokens ?? 16, temperature: 1, seed: c.evalSeed, stopTokenIds: [tokenizer.eosTokenId!] },
   });
   try {
-    const rewards = (await sentimentReward.fn(rollout.promptTexts, rollout.completionTexts, rollout.extra)) as number[];
+    const rewards = (await reward.fn(rollout.promptTexts, rollout.completionTexts, rollout.extra)) as number[];
     const mask = rollout.batch.responseMask.toArray(), logp = rollout.oldLogProbs.toArray(), ref = rollout.refLogProbs!.toArray();
     let kl = 0, refSum = 0, tokens = 0;
     for (let i = 0; i < mask.length; i++) {
@@ -136,17 +131,19 @@ export async function main(overrides: Partial<SentimentConfig> = {}) {
   const { model: policy } = await loadHuggingFace(c.tinyGptDir, { valueHead: true });
 
   // Step 2: prompts, the first trainPrompts for training and the next evalPrompts held out
-  // a prompt and its completion must fit the model's positions
+  // (training prompts from the text the model was pretrained on, held-out ones from the books'
+  // validation tails; a prompt and its completion must fit the model's positions)
   const maxPromptTokens = policy.config.nPositions - (c.ppo.maxNewTokens ?? 16);
-  const all = await corpusPrompts(tokenizer, c.trainPrompts + c.evalPrompts, c.promptWords, maxPromptTokens);
-  if (all.length < c.trainPrompts + c.evalPrompts) throw new ValueError(`only ${all.length} corpus prompts fit ${maxPromptTokens} tokens, ${c.trainPrompts + c.evalPrompts} asked for`);
-  const train = all.slice(0, c.trainPrompts), held = all.slice(c.trainPrompts);
+  const train = await austenPrompts(tokenizer, 'train', c.trainPrompts, c.promptWords, maxPromptTokens, c.ppo.seed ?? 0);
+  const held = (await austenPrompts(tokenizer, 'validation', c.evalPrompts, c.promptWords, maxPromptTokens, 0)).all();
 
   // Step 4: the trainer (its reference is a frozen copy of the initial policy)
   const keys = ['reward', 'objective/kl', 'objective/rlhf_reward', 'beta', 'policy/clipfrac_avg', 'loss/value_avg', 'completions/mean_length', 'timing/step_s'];
   const console_ = new ConsoleSink({ keys });
   const logger = new Logger(c.quiet ? [] : [new CallbackSink((step, metrics) => step % c.logEvery === 0 && console_.write(step, metrics))]);
-  const trainer = new LMPPOTrainer({ policy, tokenizer, dataset: train, rewardFuncs: [sentimentReward], config: c.ppo, logger });
+  await rm(c.completionsFile, { force: true }); // a fresh run starts a fresh table
+  const completionsTable = await CompletionsTable.open(c.completionsFile, { consoleRows: 0 });
+  const trainer = new LMPPOTrainer({ policy, tokenizer, dataset: train, rewardFuncs: [reward], config: c.ppo, logger, completionsTable });
 
   const before = await evaluate(policy, trainer.reference!, tokenizer, held, c);
   const show = (label: string, e: Evaluation) => {
@@ -165,8 +162,9 @@ export async function main(overrides: Partial<SentimentConfig> = {}) {
   await saveHuggingFace(c.outDir, policy, { tokenizer });
   await trainer.save(c.checkpointDir);
   const seconds = (performance.now() - started) / 1000;
-  say(`${c.updates} updates, ${trainer.tokensGenerated} tokens generated, ${seconds.toFixed(1)} s; saved ${c.outDir} and ${c.checkpointDir}`);
+  say(`${c.updates} updates, ${trainer.tokensGenerated} tokens generated, ${seconds.toFixed(1)} s; saved ${c.outDir}, ${c.checkpointDir} and ${c.completionsFile}`);
   await logger.close();
+  completionsTable.close();
   trainer.free();
   policy.free();
   return { before, after, history, seconds, tokensGenerated: trainer.tokensGenerated };

@@ -101,13 +101,20 @@ export { SequenceBatch, responseForward, type SequenceRows, type ResponseForward
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
 export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
 export { frozenReference } from './lm/reference';
+// RLHF data: prompt datasets, reward functions and their scoring, preference pairs, the completions table
+// (the sentiment reward is its own entry, 'novarl/sentiment', so the core keeps no runtime dependencies)
+export { PromptDataset, type PromptEntry, type PromptDatasetOptions, type PromptDatasetState } from './lm/prompt_dataset';
+export { type DatasetPosition } from './lm/dataset_source';
+export { scoreRewards, checkRewardFuncs, type ScoredRewards } from './rewards/reward_funcs';
+export { ruleReward, lengthReward, containsReward, regexReward, exactMatchReward, eosReward, type RewardOptions, type LengthRewardOptions, type MatchRewardOptions } from './rewards/rule_rewards';
+export { PreferencePairs, buildPreferencePairs, type PreferencePair, type PreferencePairEntry, type PreferencePairsOptions, type PreferencePairsState, type BuildPreferencePairsOptions, type BuiltPreferencePairs } from './lm/preference_pairs';
+export { CompletionsTable, completionRows, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
 
 // PPO for language models (issue 11 item 2): LMPPOTrainer, the InstructGPT / TRL PPOTrainer recipe
-export { LMPPOTrainer, type LMPPOTrainerOptions, type LMPPOTrainerState, type LmPpoCompletionRow, type LmPpoCompletionsSink } from './algos/ppo_lm/trainer';
+export { LMPPOTrainer, type LMPPOTrainerOptions, type LMPPOTrainerState, type LmPpoCompletionsSink } from './algos/ppo_lm/trainer';
 export { resolveLMPPOConfig, LM_PPO_DEFAULTS, type LMPPOConfig } from './algos/ppo_lm/config';
 export { lmAdvantages, maskedWhiten, type LmAdvantageInput, type LmAdvantages } from './algos/ppo_lm/advantages';
 export { SequencePolicy, criticValues } from './algos/ppo_lm/policy';
 export { lmPpoStep, type LmPpoTargets, type LmPpoStepOptions } from './algos/ppo_lm/step';
 export { ArrayPromptSource, type PromptSource } from './algos/ppo_lm/prompts';
-export { scoreRewardFunctions, RewardFunctionError, type ScoredRewards } from './algos/ppo_lm/score';
 export { lmPpoCheckpointState, saveLmPpoCheckpoint, loadLmPpoCheckpoint, restoreLmPpoTrainer } from './algos/ppo_lm/checkpoint';

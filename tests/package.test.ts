@@ -52,7 +52,7 @@ describe('the packed tarball', () => {
     expect(paths).toContain('LICENSE');
     expect(paths).toContain('README.md');
     expect(paths).toContain('package.json');
-    for (const file of ['index.js', 'index.browser.js', 'index.d.ts', 'gpu.js', 'gpu.browser.js', 'gpu.d.ts', 'wasm.d.ts', 'novarl.simd.wasm', 'novarl.scalar.wasm']) {
+    for (const file of ['index.js', 'index.browser.js', 'index.d.ts', 'gpu.js', 'gpu.browser.js', 'gpu.d.ts', 'sentiment.js', 'sentiment.browser.js', 'sentiment.d.ts', 'wasm.d.ts', 'novarl.simd.wasm', 'novarl.scalar.wasm']) {
       expect(paths).toContain(`dist/${file}`);
     }
     const outside = paths.filter((p) => !p.startsWith('dist/') && !['LICENSE', 'README.md', 'package.json'].includes(p));
@@ -204,6 +204,41 @@ export async function main(device: Device): Promise<number> {
     expect(await bundled('browser')).toEqual(['node_modules/novarl/dist/gpu.browser.js', 'node_modules/novarl/dist/index.browser.js']);
     expect(await bundled('node')).toEqual(['node_modules/novarl/dist/gpu.js', 'node_modules/novarl/dist/index.js']);
   }, TIMEOUT_MS);
+
+  // The sentiment reward subpath: the `sentiment` package bundled into it (nothing to install),
+  // importing the app's own SDK bundle, so its errors are the SDK's.
+  it("imports 'novarl/sentiment' under Node, Bun and Deno with the sentiment package bundled in", () => {
+    expect(existsSync(join(project, 'node_modules/sentiment'))).toBe(false);
+    writeFileSync(
+      join(project, 'sentiment.mjs'),
+      `import { ValueError } from 'novarl';
+import { sentimentReward, sentimentScore } from 'novarl/sentiment';
+let sameError = false;
+try { sentimentReward({ measure: 'mean' }); } catch (error) { sameError = error instanceof ValueError; }
+console.log(JSON.stringify({ resolved: import.meta.resolve('novarl/sentiment'), score: sentimentScore('Cats are stupid.', 'score'), rewards: sentimentReward().fn(['p', 'p'], ['I love cats, but I am allergic to them.', '']), sameError }));
+`,
+    );
+    for (const runtime of ['node', 'bun', 'deno'] as const) {
+      const binary = runtime === 'node' ? process.execPath : join(BIN, runtime);
+      if (runtime !== 'node' && sh(binary, ['--version'], project).status !== 0) continue; // that runtime does not run here
+      const run = sh(binary, runtime === 'deno' ? ['run', '--allow-read', 'sentiment.mjs'] : ['sentiment.mjs'], project);
+      expect(run.status, `${runtime}: ${run.all}`).toBe(0);
+      const seen = JSON.parse(run.out.trim().split('\n').pop()!);
+      expect(relative(project, fileURLToPath(seen.resolved)), runtime).toBe('node_modules/novarl/dist/sentiment.js');
+      expect([seen.score, seen.rewards, seen.sameError], runtime).toEqual([-2, [1 / 9, 0], true]);
+    }
+  }, TIMEOUT_MS);
+
+  it("bundles 'novarl/sentiment' in the flavour of each platform, beside the same SDK bundle", async () => {
+    const { build } = await import('esbuild');
+    writeFileSync(join(project, 'sentiment_app.mjs'), "export { init } from 'novarl';\nexport { sentimentReward } from 'novarl/sentiment';\n");
+    const bundled = async (platform: 'browser' | 'node') => {
+      const result = await build({ entryPoints: [join(project, 'sentiment_app.mjs')], absWorkingDir: project, bundle: true, format: 'esm', platform, write: false, metafile: true, logLevel: 'silent' });
+      return Object.keys(result.metafile.inputs).filter((path) => path.startsWith('node_modules/novarl/')).sort();
+    };
+    expect(await bundled('browser')).toEqual(['node_modules/novarl/dist/index.browser.js', 'node_modules/novarl/dist/sentiment.browser.js']);
+    expect(await bundled('node')).toEqual(['node_modules/novarl/dist/index.js', 'node_modules/novarl/dist/sentiment.js']);
+  }, TIMEOUT_MS);
 });
 
 describe('layers: the GPU plug-in on top of the SDK (docs/architecture.md, "Layers")', () => {
@@ -232,5 +267,14 @@ describe('layers: the GPU plug-in on top of the SDK (docs/architecture.md, "Laye
     }
     expect(readFileSync(join(ROOT, 'dist/gpu.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.js';/m);
     expect(readFileSync(join(ROOT, 'dist/gpu.browser.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.browser\.js';/m);
+  });
+
+  it('the sentiment word list is only in novarl/sentiment, which imports its own flavour of the main bundle', () => {
+    // 'abhorrent' is an AFINN-165 entry (-3): the word list is bundled into the subpath only.
+    for (const file of ['index.js', 'index.browser.js']) expect(readFileSync(join(ROOT, 'dist', file), 'utf8').includes('abhorrent'), `the word list in dist/${file}`).toBe(false);
+    expect(readFileSync(join(ROOT, 'dist/sentiment.js'), 'utf8')).toMatch(/abhorrent/);
+    expect(readFileSync(join(ROOT, 'dist/sentiment.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.js';/m);
+    expect(readFileSync(join(ROOT, 'dist/sentiment.browser.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.browser\.js';/m);
+    for (const file of ['sentiment.js', 'sentiment.browser.js']) expect(readFileSync(join(ROOT, 'dist', file), 'utf8')).not.toMatch(/from ['"]node:|import\(['"]node:/);
   });
 });

@@ -4,7 +4,7 @@
 // parameter moves.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GPT, LMPPOTrainer, RewardFunctionError, Tokenizer, ValueError, init, lmAdvantages, maskedWhiten, resolveLMPPOConfig, seed, type CompletionEngine, type CompletionRequest, type Completions, type LmPpoCompletionRow, type NamedRewardFunction, type PromptRow } from '../sdk/index';
+import { CompletionsTable, GPT, LMPPOTrainer, RewardFunctionError, Tokenizer, ValueError, init, lmAdvantages, maskedWhiten, resolveLMPPOConfig, seed, type CompletionEngine, type CompletionRequest, type Completions, type CompletionRecord, type NamedRewardFunction, type PromptRow } from '../sdk/index';
 
 const CORPUS = 'the cat sat on the mat. the dog sat on the log. a bird flew over the tree. ';
 let tokenizer: Tokenizer;
@@ -209,14 +209,14 @@ describe('LMPPOTrainer', () => {
 
   it('subtracts missingEosPenalty from completions cut by length, and fills the completions table', async () => {
     const policy = tinyPolicy();
-    const rows: { step: number; rows: LmPpoCompletionRow[] }[] = [];
+    const rows: { step: number; rows: readonly CompletionRecord[] }[] = [];
     const zero: NamedRewardFunction = { name: 'zero', fn: (_p, c) => c.map(() => 0) };
     const trainer = new LMPPOTrainer({
       policy,
       tokenizer,
       dataset: prompts,
       rewardFuncs: [zero],
-      completionsTable: { add: (step, r) => void rows.push({ step, rows: r }) },
+      completionsTable: new CompletionsTable({ consoleRows: 0, onRows: (step, r) => void rows.push({ step, rows: r }) }),
       config: { promptsPerStep: 4, numGenerations: 2, maxNewTokens: 3, missingEosPenalty: 1.5, beta: 0, seed: 8 },
     });
     expect(trainer.reference).toBeUndefined(); // beta 0 and no controller: no reference model
@@ -231,7 +231,7 @@ describe('LMPPOTrainer', () => {
     const row = rows[0]!.rows[0]!;
     expect(row.prompt).toBe('the cat');
     expect(row.rewards).toEqual({ zero: 0 });
-    expect([0, -1.5]).toContain(row.score);
+    expect([0, -1.5]).toContain(row['score']);
     expect(Number.isFinite(row.advantage)).toBe(true);
     trainer.free();
     policy.free();

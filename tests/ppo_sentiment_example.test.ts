@@ -1,12 +1,12 @@
 // Smoke test of examples/ppo_sentiment.ts with a tiny budget: a small GPT pretrained for the
 // test (so a clean clone needs no cached model), three PPO updates, the before / after
-// evaluation, and the saved Hugging Face directory and trainer checkpoint load back.
+// evaluation, and the saved Hugging Face directory, trainer checkpoint and completions table load back.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadHuggingFace } from '../sdk/index';
+import { loadCheckpoint, loadHuggingFace, readCompletionsTable } from '../sdk/index';
 import { main } from '../examples/ppo_sentiment';
 import type { PretrainConfig } from '../examples/pretrain_gpt';
 
@@ -45,6 +45,7 @@ describe('examples/ppo_sentiment', () => {
       tinyGptConfig,
       outDir,
       checkpointDir,
+      completionsFile: join(root, 'completions.jsonl'),
       ppo: { promptsPerStep: 4, numGenerations: 2, maxNewTokens: 8, learningRate: 1e-3 },
     });
     expect(result.history).toHaveLength(3);
@@ -64,8 +65,12 @@ describe('examples/ppo_sentiment', () => {
     const { model } = await loadHuggingFace(outDir);
     expect(model.v_head).toBeDefined();
     model.free();
-    const { loadCheckpoint } = await import('../sdk/index');
     const checkpoint = await loadCheckpoint(checkpointDir);
     expect(checkpoint.trainer['updates']).toBe(3);
+    // the completions table kept every step's rows: 3 steps x 4 prompts x 2 completions
+    const records = readCompletionsTable(readFileSync(join(root, 'completions.jsonl'), 'utf8'));
+    expect(records).toHaveLength(24);
+    expect(records.map((r) => r.step)).toEqual([...Array(8).fill(1), ...Array(8).fill(2), ...Array(8).fill(3)]);
+    expect(Object.keys(records[0]!.rewards)).toEqual(['sentiment']);
   }, 240_000);
 });

@@ -24,7 +24,9 @@ import { LocalCompletionEngine } from '../../lm/local_engine';
 import { frozenReference } from '../../lm/reference';
 import { collectLmRollout, type LmRollout } from '../../lm/rollout';
 import { GPT } from '../../nn/gpt';
+import { completionRows, type CompletionRow } from '../../observability/completions_table';
 import type { Logger } from '../../observability/logger';
+import { checkRewardFuncs, scoreRewards } from '../../rewards/reward_funcs';
 import type { Tokenizer } from '../../text/tokenizer';
 import { FixedKlController, ProportionalKlController, WindowKlController, type KlController } from '../ppo/kl_controller';
 import { lmAdvantages } from './advantages';
@@ -32,24 +34,16 @@ import { loadLmPpoCheckpoint, saveLmPpoCheckpoint } from './checkpoint';
 import { resolveLMPPOConfig, usesReference, type LMPPOConfig } from './config';
 import { criticValues, SequencePolicy } from './policy';
 import { toPromptSource, type PromptSource } from './prompts';
-import { checkRewardFunctions, scoreRewardFunctions } from './score';
 import { lmPpoStep } from './step';
 
-/** One completions-table row per completion of a step. */
-export interface LmPpoCompletionRow {
-  prompt: string;
-  completion: string;
-  /** Each reward function's value, by name. */
-  rewards: Record<string, number>;
-  /** The total score (after the EOS penalty and clipping). */
-  score: number;
-  /** The mean over the completion's tokens of its whitened advantage. */
-  advantage: number;
-}
-
-/** Where per-step completion rows go (a CompletionsTable, or anything with add(step, rows)). */
+/**
+ * Where per-step completion rows go: a CompletionsTable, or anything with its log(step, rows).
+ * Each row: prompt, completion, each reward function's value, `advantage` (the mean over the
+ * completion's tokens of its whitened advantage), `score` (the total after the EOS penalty and
+ * clipping) and `kl` (the completion's sum of k1 to the reference, when there is one).
+ */
 export interface LmPpoCompletionsSink {
-  add(step: number, rows: LmPpoCompletionRow[]): void | Promise<void>;
+  log(step: number, rows: readonly CompletionRow[]): void;
 }
 
 export interface LMPPOTrainerOptions {
@@ -107,7 +101,7 @@ export class LMPPOTrainer {
     const config = (this.config = resolveLMPPOConfig(options.config ?? {}));
     if (!(options.policy instanceof GPT)) throw new ValueError('LMPPOTrainer: policy must be a GPT');
     if (!options.tokenizer || typeof options.tokenizer.decode !== 'function') throw new ValueError('LMPPOTrainer: tokenizer must be a Tokenizer');
-    checkRewardFunctions(options.rewardFuncs);
+    checkRewardFuncs(options.rewardFuncs, 'LMPPOTrainer');
     this.policy = options.policy;
     this.tokenizer = options.tokenizer;
     this.dataset = toPromptSource(options.dataset);
@@ -190,7 +184,7 @@ export class LMPPOTrainer {
       const B = batch.rows, R = batch.responseLength;
 
       // scores: the reward functions (a failure rejects here, before anything is trained)
-      const scored = await scoreRewardFunctions(this.rewardFuncs, rollout.promptTexts, rollout.completionTexts, rollout.extra);
+      const scored = await scoreRewards(this.rewardFuncs, rollout.promptTexts, rollout.completionTexts, rollout.extra);
       const finishedWithEos = rollout.completions.finishReasons.map((r) => r === 'stop');
       const scores = scored.total.map((s, b) => {
         let x = finishedWithEos[b] ? s : s - c.missingEosPenalty;
@@ -298,14 +292,11 @@ export class LMPPOTrainer {
       }
       this.logger?.log(this.updateCount, metrics);
       if (this.completionsTable) {
-        const rows = rollout.completionTexts.map((completion, b) => ({
-          prompt: rollout!.promptTexts[b]!,
-          completion,
-          rewards: Object.fromEntries(Object.entries(scored.perFunction).map(([name, v]) => [name, v[b]!])),
-          score: scores[b]!,
-          advantage: lengths[b]! > 0 ? targets.advantages.subarray(b * R, b * R + lengths[b]!).reduce((a, x) => a + x, 0) / lengths[b]! : 0,
-        }));
-        await this.completionsTable.add(this.updateCount, rows);
+        const perToken = (x: ArrayLike<number>) => lengths.map((n, b) => { let sum = 0; for (let t = 0; t < n; t++) sum += x[b * R + t]!; return sum; });
+        const advantages = perToken(targets.advantages).map((sum, b) => (lengths[b]! > 0 ? sum / lengths[b]! : 0));
+        const extra: Record<string, number[]> = { score: scores };
+        if (refLogProbs) extra['kl'] = perToken(oldLogProbs.map((lp, i) => lp - refLogProbs[i]!));
+        this.completionsTable.log(this.updateCount, completionRows({ prompts: rollout.promptTexts, completions: rollout.completionTexts, perFunction: scored.perFunction, advantages, extra }));
       }
       return metrics;
     } catch (error) {
