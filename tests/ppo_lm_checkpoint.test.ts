@@ -84,4 +84,18 @@ describe('LMPPOTrainer checkpoints', () => {
     expect(trainerHash(critic)).toBe(before);
     critic.free();
   }, 60_000);
+
+  it('refuses a checkpoint saved under another config, naming the field', async () => {
+    const saved = await makeTrainer('head');
+    await saved.step();
+    const dir = mkdtempSync(join(tmpdir(), 'novarl-ppo-lm-'));
+    await saved.save(dir);
+    saved.free();
+    const other = await makeTrainer('head', [], { learningRate: 1e-4 });
+    const before = trainerHash(other);
+    await expect(other.load(dir)).rejects.toThrow(/config\.learningRate/);
+    expect(trainerHash(other)).toBe(before);
+    expect(other.updates).toBe(0);
+    other.free();
+  }, 60_000);
 });
