@@ -66,6 +66,7 @@ interface TorchRun {
   policyLoss: number;
   valueLoss: number;
   klLoss: number;
+  entropy: number;
   grads: Record<string, number[]>;
 }
 
@@ -142,6 +143,7 @@ describe('LM PPO loss against PyTorch', () => {
     expect(relative(stats.policyLoss, ref64.policyLoss)).toBeLessThan(1e-5);
     expect(relative(stats.valueLoss, ref64.valueLoss)).toBeLessThan(1e-5);
     expect(relative(stats.klLoss, ref64.klLoss)).toBeLessThan(1e-5);
+    expect(relative(stats.entropy, ref64.entropy)).toBeLessThan(1e-5);
     // Gradients: the same tolerance as tests/gpt_torch.test.ts (max error over the tensor's scale);
     // a wrong sign, mask, clip branch or weight is off by 1e-2 or more
     const errors: [string, number, number][] = [];

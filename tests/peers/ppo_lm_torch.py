@@ -62,6 +62,7 @@ def run(stored, cfg, b, dtype):
         "policyLoss": pg.item(),
         "valueLoss": vf.item(),
         "klLoss": (b["beta"] * kl).item(),
+        "entropy": ent.item(),
         "loss": loss.item(),
         "grads": {n: (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).tolist() for n, p in params.items()},
     }

@@ -76,6 +76,10 @@ export interface PpoStepStats {
   klLoss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
+  /** Mean entropy of the policy's distributions over the (masked) steps (TRL's policy/entropy_avg). */
+  entropy: number;
+  /** Fraction of (masked) steps where the clipped value error was the larger (TRL's val/clipfrac_avg; 0 without clipping). */
+  valueClipfrac: number;
   /** Epochs run (fewer than config.epochs when targetKl stopped the step). */
   epochs: number;
   /** Minibatches run. */
@@ -106,7 +110,7 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
   const shuffle = options.shuffle ?? true;
   const where = options.label ? ` at ${options.label}` : '';
   const params = policy.parameters();
-  const sums = { policyLoss: 0, valueLoss: 0, objectiveUnclipped: 0, clipfrac: 0, approxKl: 0, oldApproxKl: 0, klLoss: 0, gradNorm: 0 };
+  const sums = { policyLoss: 0, valueLoss: 0, objectiveUnclipped: 0, clipfrac: 0, approxKl: 0, oldApproxKl: 0, klLoss: 0, gradNorm: 0, entropy: 0, valueClipfrac: 0 };
   let last = { policyLoss: 0, valueLoss: 0, clipfrac: 0, approxKl: 0 };
   let count = 0;
   let epochsRun = 0;
@@ -137,7 +141,8 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
         const pg = policyLoss(logProbs, oldLogProbs, advantages, mask, batch.policyLossWeights && take(batch.policyLossWeights), c.clipRange);
         approxKl = pg.approxKl;
         // vLoss: (clipped) squared error against the returns
-        const vLoss = valueLoss({ values, oldValues: c.valueClip > 0 ? take(batch.values) : undefined, returns: take(batch.returns), mask, clipRange: c.valueClip }).loss;
+        const value = valueLoss({ values, oldValues: c.valueClip > 0 ? take(batch.values) : undefined, returns: take(batch.returns), mask, clipRange: c.valueClip });
+        const vLoss = value.loss;
         const meanOf = (x: Tensor) => (mask ? maskedMean(x, mask) : x.mean());
         const entropy = meanOf(entropyFromLogits(logits));
         let loss = pg.loss.sub(entropy.mul(c.entropyCoef)).add(vLoss.mul(c.valueCoef));
@@ -169,6 +174,8 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
         sums.approxKl += pg.approxKl;
         sums.oldApproxKl += pg.oldApproxKl;
         sums.klLoss += klLoss;
+        sums.entropy += entropy.item();
+        sums.valueClipfrac += value.clipfrac;
         count++;
         core.endStep();
       }

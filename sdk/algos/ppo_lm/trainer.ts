@@ -267,6 +267,8 @@ export class LMPPOTrainer {
         'policy/clipfrac_avg': stats.clipfrac,
         'loss/policy_avg': stats.policyLoss,
         'loss/value_avg': stats.valueLoss,
+        'policy/entropy_avg': stats.entropy,
+        'val/clipfrac_avg': stats.valueClipfrac,
         // mean(ratio) = mean((ratio - 1) - logratio) + 1 + mean(logratio), from the fused loss's statistics
         'val/ratio': 1 + stats.approxKl - stats.oldApproxKl,
         'val/num_eos_tokens': finishedWithEos.filter(Boolean).length,
