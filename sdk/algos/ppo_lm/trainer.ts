@@ -92,7 +92,9 @@ export class LMPPOTrainer {
   private updateCount = 0;
   private generatedTokens = 0;
   private episodeCount = 0;
+  // episodes per second counts this process's steps only (a resumed run starts its clock again)
   private elapsedSeconds = 0;
+  private episodesThisProcess = 0;
   private running = false;
   private freed = false;
 
@@ -166,6 +168,7 @@ export class LMPPOTrainer {
     const started = performance.now();
     const datasetState = this.dataset.state?.();
     let rollout: LmRollout | undefined;
+    let trained = false;
     const owned: Tensor[] = [];
     try {
       const prompts = this.dataset.next(c.promptsPerStep);
@@ -225,6 +228,7 @@ export class LMPPOTrainer {
         klCoef: c.klPenalty === 'loss' && this.reference ? beta : 0,
         label: `update ${this.updateCount + 1}`,
       });
+      trained = true;
 
       // per-sequence sums, averaged over the batch (TRL's kl.sum(1).mean())
       const perRow = (x: ArrayLike<number>) => {
@@ -245,6 +249,7 @@ export class LMPPOTrainer {
       this.updateCount++;
       this.generatedTokens += generated;
       this.episodeCount += B;
+      this.episodesThisProcess += B;
       const stepSeconds = (performance.now() - started) / 1000;
       this.elapsedSeconds += stepSeconds;
 
@@ -269,7 +274,8 @@ export class LMPPOTrainer {
         'loss/value_avg': stats.valueLoss,
         'policy/entropy_avg': stats.entropy,
         'val/clipfrac_avg': stats.valueClipfrac,
-        // mean(ratio) = mean((ratio - 1) - logratio) + 1 + mean(logratio), from the fused loss's statistics
+        // mean(ratio) = mean((ratio - 1) - logratio) + 1 + mean(logratio), from the fused loss's
+        // statistics (with importanceSamplingCap these means are weighted by the truncated ratios)
         'val/ratio': 1 + stats.approxKl - stats.oldApproxKl,
         'val/num_eos_tokens': finishedWithEos.filter(Boolean).length,
         'completions/mean_length': generated / B,
@@ -279,7 +285,7 @@ export class LMPPOTrainer {
         beta,
         lr: this.optimizer.lr,
         episode: this.episodeCount,
-        eps: this.episodeCount / this.elapsedSeconds,
+        eps: this.episodesThisProcess / this.elapsedSeconds,
         'tokens/generated': this.generatedTokens,
         'timing/generation_s': rollout.generationSeconds,
         'timing/scoring_s': rollout.scoringSeconds,
@@ -302,8 +308,9 @@ export class LMPPOTrainer {
       }
       return metrics;
     } catch (error) {
-      // nothing trained (or a numeric failure mid-update): the prompts are not consumed
-      if (datasetState !== undefined) this.dataset.loadState?.(datasetState);
+      // failed before the update finished (a reward function, the engine, a NaN loss): the
+      // prompts are not consumed; after a NaN mid-update resume from the last checkpoint
+      if (!trained && datasetState !== undefined) this.dataset.loadState?.(datasetState);
       throw error;
     } finally {
       rollout?.free();
