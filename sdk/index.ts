@@ -138,3 +138,12 @@ export { LmGroupTrainer, samplingSeed, type LmTrainerOptions, type MetricsLogger
 export { defaultLmTrainerConfig, type LmTrainerConfig } from './algos/lm/config';
 export { CyclingPrompts, promptSource, type PromptSource } from './algos/lm/prompt_source';
 export { lmTrainerCheckpointState, saveLmTrainer, loadLmTrainer, restoreLmTrainer } from './algos/lm/checkpoint';
+
+// PPO for language models (issue 11 item 2): LMPPOTrainer, the InstructGPT / TRL PPOTrainer recipe
+export { LMPPOTrainer, type LMPPOTrainerOptions, type LMPPOTrainerState, type LmPpoCompletionsSink } from './algos/ppo_lm/trainer';
+export { resolveLMPPOConfig, LM_PPO_DEFAULTS, type LMPPOConfig } from './algos/ppo_lm/config';
+export { lmAdvantages, maskedWhiten, type LmAdvantageInput, type LmAdvantages } from './algos/ppo_lm/advantages';
+export { SequencePolicy, criticValues } from './algos/ppo_lm/policy';
+export { lmPpoStep, type LmPpoTargets, type LmPpoStepOptions } from './algos/ppo_lm/step';
+export { ArrayPromptSource, type PromptSource } from './algos/ppo_lm/prompts';
+export { lmPpoCheckpointState, saveLmPpoCheckpoint, loadLmPpoCheckpoint, restoreLmPpoTrainer } from './algos/ppo_lm/checkpoint';
