@@ -9,7 +9,9 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_WORKER_DIR, buildEdgeWorker } from '../examples/edge-worker/build';
 import { packCheckpoint, unpackCheckpoint } from '../examples/edge-worker/src/checkpoint_bytes';
-import { decodeCheckpoint, encodeCheckpoint, serializeSafetensors, type CheckpointState } from '../sdk/index';
+import { GENERATE_LIMITS, OnlineLm } from '../examples/edge-worker/src/online_lm';
+import { readTinyGptFiles } from '../examples/data/tiny_gpt_files';
+import { decodeCheckpoint, defaultCore, encodeCheckpoint, init, serializeSafetensors, type CheckpointState } from '../sdk/index';
 
 const WORKERD = 'node_modules/.bin/workerd';
 const PROMPTS = ['How do I boil an egg?', 'Summarise this article.', 'Tell me a secret.', 'Write a haiku about rain.'];
@@ -59,10 +61,21 @@ async function post(path: string, body: unknown): Promise<Response> {
   return fetch(base + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 }
 
-async function generateText(body: Record<string, unknown>): Promise<{ id: string; prompt: string; completion: string; tokens: number[]; finish_reason: string }> {
+/** Every GPT request the worker accepted, in order, to replay in Node at the end. */
+const lmLog: ({ type: 'generate'; body: { prompt: string; max_tokens?: number; temperature?: number; seed?: number }; id: string; tokens: number[] } | { type: 'feedback'; id: string; reward: number })[] = [];
+
+async function generateText(body: { prompt: string; max_tokens?: number; temperature?: number; seed?: number }): Promise<{ id: string; prompt: string; completion: string; tokens: number[]; finish_reason: string }> {
   const response = await post('/generate', body);
   expect(response.status, `generate: ${workerdOutput}`).toBe(200);
-  return response.json();
+  const out = await response.json();
+  lmLog.push({ type: 'generate', body, id: out.id, tokens: out.tokens });
+  return out;
+}
+
+async function rate(id: string, reward: number): Promise<Response> {
+  const response = await post('/feedback', { id, reward });
+  if (response.status === 200) lmLog.push({ type: 'feedback', id, reward });
+  return response;
 }
 
 async function postFeedback(body: unknown): Promise<Response> {
@@ -268,7 +281,11 @@ describe('edge worker under workerd', () => {
   it('feedback favouring completions that contain a token raises how often the GPT writes it', async () => {
     const prompt = 'She said';
     // 16 fixed-seed samples measure the policy (sampling with a seed changes no weights)
-    const probe = async () => Promise.all(Array.from({ length: 16 }, async (_, s) => (await generateText({ prompt, max_tokens: 16, seed: 1000 + s })).tokens));
+    const probe = async () => {
+      const samples: number[][] = [];
+      for (let s = 0; s < 16; s++) samples.push((await generateText({ prompt, max_tokens: 16, seed: 1000 + s })).tokens);
+      return samples;
+    };
     const before = await probe();
     // the target: the token found in the number of samples closest to 5 of 16 (ties: lowest id)
     const presence = new Map<number, number>();
@@ -283,7 +300,7 @@ describe('edge worker under workerd', () => {
     for (let round = 0; round < 40; round++) {
       const sample = await generateText({ prompt, max_tokens: 16, seed: 2000 + round });
       const reward = sample.tokens.includes(target) ? 1 : -1;
-      const response = await post('/feedback', { id: sample.id, reward });
+      const response = await rate(sample.id, reward);
       expect(response.status, workerdOutput).toBe(200);
       const stats = await response.json();
       expect(stats.id).toBe(sample.id);
@@ -304,7 +321,7 @@ describe('edge worker under workerd', () => {
 
   it('refuses bad /generate and /feedback {id, reward} requests with a 4xx naming the field, and changes nothing', async () => {
     const rated = await generateText({ prompt: 'It was a', max_tokens: 8, seed: 1 });
-    expect((await post('/feedback', { id: rated.id, reward: 1 })).status).toBe(200);
+    expect((await rate(rated.id, 1)).status).toBe(200);
     const open = await generateText({ prompt: 'It was a', max_tokens: 8, seed: 2 });
     const good = { id: open.id, reward: 1 };
     const cases: [string, () => Promise<Response>, number, RegExp][] = [
@@ -352,9 +369,29 @@ describe('edge worker under workerd', () => {
     }
     expect(Buffer.from(await checkpointBytes()).equals(Buffer.from(bandit))).toBe(true);
     // the open completion was not consumed by the refusals: it still takes its one feedback
-    const response = await post('/feedback', good);
+    const response = await rate(good.id, good.reward);
     expect(response.status).toBe(200);
     expect((await response.json()).updates).toBe(before.updates + 1);
     expect((await getJson('/state')).stateHash).not.toBe(before.stateHash);
+  });
+
+  it('the GPT in workerd is bit for bit the GPT in Node: replaying every accepted request gives the same samples and state hash', async () => {
+    expect(lmLog.filter((e) => e.type === 'feedback').length).toBeGreaterThan(40);
+    await init({ simd: true });
+    const lm = new OnlineLm((await readTinyGptFiles()).files, defaultCore());
+    for (const entry of lmLog) {
+      if (entry.type === 'feedback') {
+        lm.learn(entry.id, entry.reward);
+        continue;
+      }
+      const { prompt, max_tokens, temperature, seed } = entry.body;
+      const stored = lm.generate({ prompt, maxTokens: max_tokens ?? GENERATE_LIMITS.defaultMaxTokens, temperature: temperature ?? GENERATE_LIMITS.defaultTemperature, seed });
+      expect(stored.id).toBe(entry.id);
+      expect(stored.completionIds).toEqual(entry.tokens);
+    }
+    const state = await getJson('/state');
+    expect(lm.updates).toBe(state.updates);
+    expect(lm.baseline).toBe(state.baseline);
+    expect(lm.stateHash()).toBe(state.stateHash);
   });
 });

@@ -43,7 +43,7 @@ interface TableRow {
 async function tableRows(page: Page): Promise<TableRow[]> {
   return page.$$eval('#completions-body tr', (trs) =>
     trs.map((tr) => {
-      const td = [...tr.querySelectorAll('td')].map((c) => c.textContent ?? '');
+      const td = Array.from(tr.querySelectorAll('td'), (c) => c.textContent ?? '');
       return { step: Number(td[0]), prompt: td[1]!, completion: td[2]!, reward: Number(td[3]), advantage: Number(td[4]), title: tr.getAttribute('title') ?? '' };
     }),
   );

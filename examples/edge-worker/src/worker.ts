@@ -22,7 +22,7 @@
 // GET /checkpoint (or store those bytes in KV/R2/a Durable Object) and restore it with PUT.
 
 import coreWasm from '../../../build/novarl.simd.wasm';
-import tinyGpt from './tiny-gpt.bin';
+import tinyGpt from '../dist/tiny-gpt.bin'; // written by build.ts
 import { NovaRLError, init } from '../../../sdk/index';
 import { packCheckpoint, unpackCheckpoint } from './checkpoint_bytes';
 import { HttpError, errorResponse, json, readBody, readJson } from './http';
