@@ -89,6 +89,7 @@ describe('browser playground: RLHF page', () => {
     expect(manifest.files).toContain('tokenizer.json');
     expect(await type('dist/tiny-gpt/model.safetensors')).toBe('application/octet-stream');
     expect((await fetch(`${playground!.url}src/rlhf_setup.ts`)).status).toBe(404);
+    for (const other of ['', 'gpt.html']) expect(await (await fetch(playground!.url + other)).text()).toContain('href="rlhf.html"');
   });
 
   it('loads the core and the model in the worker and is ready to start', async (ctx) => {
