@@ -7,7 +7,7 @@
 // node:* modules stay external: the SDK imports them only inside functions that touch the file
 // system (checkpoint saving, file datasets), which the playground never calls.
 
-import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { readTinyGptFiles } from '../data/tiny_gpt_files';
@@ -52,8 +52,14 @@ export async function buildPlayground(): Promise<void> {
   for (const file of wasm) await copyFile(`${ROOT}build/${file}`, `${DIST}/${file}`);
   const model = await readTinyGptFiles();
   await mkdir(`${DIST}/tiny-gpt`, { recursive: true });
-  for (const [name, bytes] of Object.entries(model.files)) await writeFile(`${DIST}/tiny-gpt/${name}`, bytes);
-  await writeFile(`${DIST}/tiny-gpt/files.json`, `${JSON.stringify({ source: model.source, files: Object.keys(model.files) })}\n`);
+  const files = { ...model.files, 'files.json': new TextEncoder().encode(`${JSON.stringify({ source: model.source, files: Object.keys(model.files) })}\n`) };
+  // each file written beside and renamed into place: a page already served (another test's
+  // build running meanwhile) never reads a half-written model
+  for (const [name, bytes] of Object.entries(files)) {
+    const temporary = `${DIST}/tiny-gpt/.${name}.${process.pid}.tmp`;
+    await writeFile(temporary, bytes);
+    await rename(temporary, `${DIST}/tiny-gpt/${name}`);
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
