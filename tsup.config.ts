@@ -50,6 +50,23 @@ function sdkAsExternal(mainBundle: string): Plugin {
   };
 }
 
+// An SDK module bundled on its own (novarl/sentiment) imports the SDK only as '../index': that
+// import becomes the main bundle, external, so there is one SDK (one ValueError class) per app.
+function publicEntryAsExternal(mainBundle: string): Plugin {
+  const publicEntry = resolve('sdk/index');
+  return {
+    name: 'public-entry-as-external',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (!args.importer.startsWith(resolve('sdk'))) return undefined;
+        const target = resolve(args.resolveDir, args.path).replace(/\.ts$/, '');
+        if (target === publicEntry) return { path: mainBundle, external: true };
+        return { errors: [{ text: `${args.importer} imports ${args.path}: a subpath entry may import only the SDK's public entry, sdk/index.ts` }] };
+      });
+    },
+  };
+}
+
 // The types of the subpaths novarl/wasm/simd and novarl/wasm/scalar: what workerd (a CompiledWasm
 // module rule) and wrangler give for an imported .wasm, the value init({ source }) takes there.
 const WASM_DECLARATION = `// The core as a compiled module: what workerd and wrangler give for an imported .wasm.
@@ -90,6 +107,20 @@ export default defineConfig([
     entry: { 'index.browser': 'sdk/index.browser.ts' },
     esbuildPlugins: [noNodeBuiltins],
   },
+  // The sentiment reward, 'novarl/sentiment', in the same two flavours as the GPU plug-in (each
+  // imports its own main bundle, so its ValueError is the SDK's), with the `sentiment` package
+  // (MIT, pure JavaScript, no node: import) bundled in: installing NovaRL pulls no runtime dependency.
+  ...(['sentiment', 'sentiment.browser'] as const).map((name) => ({
+    ...shared,
+    entry: { [name]: 'sdk/rewards/sentiment.ts' },
+    noExternal: ['sentiment'],
+    // Its own declaration file: it only names interfaces (NamedRewardFunction), so a structural copy is the same type.
+    ...(name === 'sentiment' ? { dts: { entry: { sentiment: 'sdk/rewards/sentiment.ts' } } } : {}),
+    esbuildOptions(options: { mainFields?: string[] }) {
+      options.mainFields = ['module', 'main']; // platform 'neutral' reads no main field; sentiment has only "main"
+    },
+    esbuildPlugins: [publicEntryAsExternal(name === 'sentiment' ? './index.js' : './index.browser.js')],
+  })),
   // The GPU plug-in. gpu.js is an optional peer dependency, imported lazily by kernels/gpujs.ts.
   {
     ...shared,

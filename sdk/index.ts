@@ -101,3 +101,11 @@ export { SequenceBatch, responseForward, type SequenceRows, type ResponseForward
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
 export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
 export { frozenReference } from './lm/reference';
+// RLHF data: prompt datasets, reward functions and their scoring, preference pairs, the completions table
+// (the sentiment reward is its own entry, 'novarl/sentiment', so the core keeps no runtime dependencies)
+export { PromptDataset, type PromptEntry, type PromptDatasetOptions, type PromptDatasetState } from './lm/prompt_dataset';
+export { type DatasetPosition } from './lm/dataset_source';
+export { scoreRewards, checkRewardFuncs, type ScoredRewards } from './rewards/reward_funcs';
+export { ruleReward, lengthReward, containsReward, regexReward, exactMatchReward, eosReward, type RewardOptions, type LengthRewardOptions, type MatchRewardOptions } from './rewards/rule_rewards';
+export { PreferencePairs, buildPreferencePairs, type PreferencePair, type PreferencePairEntry, type PreferencePairsOptions, type PreferencePairsState, type BuildPreferencePairsOptions, type BuiltPreferencePairs } from './lm/preference_pairs';
+export { CompletionsTable, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
