@@ -4,7 +4,7 @@
 // Each step, for PROMPTS_PER_STEP prompts and NUM_GENERATIONS completions of each:
 //
 //   collectLmRollout:  completions y_i from the policy, oldLogp_t (policy, no grad), refLogp_t (reference)
-//   rewards:           r_i = reward(y_i)                          (the reward chosen in the page)
+//   rewards:           r_i = reward(y_i)       (the reward chosen in the page, scored by scoreRewards)
 //   advantages:        A_i = (r_i - mean_group(r)) / (std_group(r) + 1e-4)   (GRPO, scaleRewards 'group')
 //   loss:              maskedMean over every response token of the batch of
 //                        max(-A_i ratio_t, -A_i clip(ratio_t, 1 - eps, 1 + eps))   (ppoClipLoss)
@@ -16,7 +16,7 @@
 // Group statistics are host arithmetic with +, *, / and Math.sqrt, all correctly rounded in every
 // engine, so the run is the same bits in every browser.
 
-import Sentiment from 'sentiment';
+import { sentimentReward } from '../../../sdk/rewards/sentiment';
 import {
   Adam,
   LocalCompletionEngine,
@@ -29,8 +29,12 @@ import {
   klEstimate,
   maskedMean,
   ppoClipLoss,
+  lengthReward,
   responseForward,
+  ruleReward,
+  scoreRewards,
   type GPT,
+  type NamedRewardFunction,
   type PromptRow,
 } from '../../../sdk/index';
 import type { CompletionRow, RewardName, RlhfStep } from './rlhf_messages';
@@ -58,13 +62,14 @@ export const RLHF = {
 /** Prompt openings, taken in turn; short, so they suit both the Austen and the Alice model. */
 export const PROMPTS = ['It was a', 'She said', 'The', '"I', 'He was', 'Alice was', 'In the', 'My dear'];
 
-const sentiment = new Sentiment();
-
-/** The rewards the page offers, each a function of the completion's text. */
-export const REWARDS: Record<RewardName, { label: string; score: (completion: string) => number }> = {
-  sentiment: { label: 'Positive sentiment (AFINN score of the completion, the `sentiment` package)', score: (text) => sentiment.analyze(text).score },
-  length: { label: 'Length near 30 characters: 1 - |chars - 30| / 30', score: (text) => 1 - Math.abs(text.length - 30) / 30 },
-  'one-line': { label: 'One line: 1 without a line break, else 0', score: (text) => (text.includes('\n') ? 0 : 1) },
+/** The rewards the page offers: the SDK's reward functions (TRL's reward_funcs). */
+export const REWARDS: Record<RewardName, NamedRewardFunction> = {
+  // the AFINN-165 sum of the completion's word scores (novarl/sentiment, the `sentiment` package)
+  sentiment: sentimentReward({ measure: 'score' }),
+  // -|characters - 30| / 30: 0 at 30 characters
+  length: lengthReward({ target: 30, unit: 'characters' }),
+  // 1 without a line break, else 0
+  'one-line': ruleReward('one-line', (_prompt, completion) => (completion.includes('\n') ? 0 : 1)),
 };
 
 export interface RlhfRun {
@@ -123,7 +128,7 @@ export async function rlhfStep(run: RlhfRun): Promise<RlhfStep> {
   });
   try {
     const rewardName = run.reward;
-    const rewards = rollout.completionTexts.map((text) => REWARDS[rewardName].score(text));
+    const rewards = (await scoreRewards([REWARDS[rewardName]], rollout.promptTexts, rollout.completionTexts, rollout.extra)).total;
     const advantages = groupAdvantages(rewards, n);
     const { batch } = rollout;
     const B = batch.rows, R = batch.responseLength;
