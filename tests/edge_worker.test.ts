@@ -6,6 +6,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_WORKER_DIR, buildEdgeWorker } from '../examples/edge-worker/build';
 import { packCheckpoint, unpackCheckpoint } from '../examples/edge-worker/src/checkpoint_bytes';
@@ -393,5 +394,60 @@ describe('edge worker under workerd', () => {
     expect(lm.updates).toBe(state.updates);
     expect(lm.baseline).toBe(state.baseline);
     expect(lm.stateHash()).toBe(state.stateHash);
+  });
+
+  it('GET /lm/checkpoint then PUT /lm/checkpoint restores the GPT exactly; bad checkpoints are refused and change nothing', async () => {
+    const lmCheckpoint = async () => {
+      const response = await fetch(`${base}/lm/checkpoint`);
+      expect(response.status).toBe(200);
+      return new Uint8Array(await response.arrayBuffer());
+    };
+    const putLm = (bytes: Uint8Array) => fetch(`${base}/lm/checkpoint`, { method: 'PUT', body: new Uint8Array(bytes) });
+    const saved = await lmCheckpoint();
+    const atSave = await getJson('/state');
+    const later = await generateText({ prompt: 'The', max_tokens: 8, seed: 9 });
+    expect((await rate(later.id, 2)).status).toBe(200);
+    expect((await getJson('/state')).stateHash).not.toBe(atSave.stateHash);
+
+    const restored = await putLm(saved);
+    expect(restored.status, workerdOutput).toBe(200);
+    expect((await restored.json()).stateHash).toBe(atSave.stateHash);
+    expect(await getJson('/state')).toEqual(atSave); // weights, Adam, baseline, counters, completions
+    expect(Buffer.from(await lmCheckpoint()).equals(Buffer.from(saved))).toBe(true); // the PRNG too
+    expect((await post('/feedback', { id: later.id, reward: 1 })).status).toBe(404); // generated after the save
+
+    const edited = (edit: (state: CheckpointState & { trainer: Record<string, any> }) => void) => editedCheckpoint(saved, edit);
+    const flipped = saved.slice();
+    flipped[saved.length - 1000] ^= 0x10;
+    const cases: [string, Uint8Array, number, RegExp][] = [
+      ['an empty body', new Uint8Array(0), 400, /checkpoint refused/],
+      ['a flipped bit in the weights', flipped, 400, /CRC-32/],
+      ["the bandit's checkpoint", await checkpointBytes(), 400, /format is "novarl-edge-worker", expected "novarl-edge-lm"/],
+      ['another base model', edited((s) => (s.trainer['baseModel'] = '00000000')), 400, /trained from model "00000000"/],
+      ['a NaN weight', edited((s) => (s.model[Object.keys(s.model)[0]!]![3] = NaN)), 400, /holds NaN/],
+      ['a baseline of 1e6', edited((s) => (s.trainer['baseline'] = 1e6)), 400, /baseline 1000000/],
+      ['a completion with a token id past the vocabulary', edited((s) => (s.trainer['completions'][0].completionIds = [1e6])), 400, /completions\[0\]: promptIds and completionIds/],
+      ['a rated completion without its advantage', edited((s) => (s.trainer['completions'].find((c: any) => c.reward !== null).advantage = null)), 400, /both be finite numbers or both null/],
+    ];
+    for (const [what, bytes, status, message] of cases) {
+      const response = await putLm(bytes);
+      expect(response.status, what).toBe(status);
+      expect((await response.json()).error.message, what).toMatch(message);
+      expect(await getJson('/state'), `${what} changed the GPT's state`).toEqual(atSave);
+    }
+    // a body declared past the 16 MiB limit is refused on its Content-Length, before any byte of it
+    // is read (sending it all would race the early answer: the worker closes the connection)
+    const oversized = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest(`${base}/lm/checkpoint`, { method: 'PUT', headers: { 'Content-Length': String(16 * 1024 * 1024 + 1) } }, (response) => {
+        let body = '';
+        response.on('data', (d) => (body += d));
+        response.on('end', () => resolve({ status: response.statusCode!, body }));
+      });
+      request.on('error', reject);
+      request.flushHeaders();
+    });
+    expect(oversized.status).toBe(413);
+    expect(JSON.parse(oversized.body).error.message).toMatch(/over the 16777216-byte limit/);
+    expect(Buffer.from(await lmCheckpoint()).equals(Buffer.from(saved))).toBe(true);
   });
 });

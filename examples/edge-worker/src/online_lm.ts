@@ -25,16 +25,25 @@
 //
 // Every update is all-or-nothing: the policy, Adam and the baseline are snapshotted first and
 // restored if anything throws, so a failed request changes nothing.
+//
+// Checkpoints (GET/PUT /lm/checkpoint) hold the policy, Adam, the baseline and counters, the
+// PRNG state and the kept completions; not the reference, which is the embedded model itself
+// (the checkpoint records that model's FNV-1a hash and is refused by a worker with another).
 
 import {
   Adam,
+  CheckpointError,
   GPT,
   SequenceBatch,
   Tensor,
   Tokenizer,
   ValueError,
+  checkOptimizerCounters,
+  checkRngState,
   clipGradNorm,
+  decodeCheckpoint,
   decodeHuggingFace,
+  encodeCheckpoint,
   frozenReference,
   generate,
   getRngState,
@@ -130,14 +139,19 @@ export interface LmUpdateStats {
   'completions/length': number;
 }
 
-/** What one update changes, as plain copies. */
+/** What one update changes, as plain copies (and, for checkpoints, the completions). */
 interface Snapshot {
   policy: StateDict;
   optimizer: ReturnType<Adam['stateDict']>;
   rng: number[];
   baseline: number;
   updates: number;
+  generated?: number;
+  completions?: StoredCompletion[];
 }
+
+const FORMAT = 'novarl-edge-lm';
+const VERSION = 1;
 
 export class OnlineLm {
   readonly policy: GPT;
@@ -152,11 +166,14 @@ export class OnlineLm {
   private generated = 0;
   /** Completions awaiting or given feedback, oldest first (a Map keeps insertion order). */
   private readonly completions = new Map<string, StoredCompletion>();
+  /** FNV-1a of the embedded model.safetensors: the reference a checkpoint was trained against. */
+  readonly baseModelHash: string;
 
   /** `files`: a Hugging Face model directory's files (config.json, model.safetensors, the tokenizer's). */
   constructor(files: Record<string, Uint8Array>, core: Core) {
     this.core = core;
     const loaded = decodeHuggingFace(files, { core, valueHead: false });
+    this.baseModelHash = fnv1a(files['model.safetensors']!, FNV_OFFSET).toString(16).padStart(8, '0');
     if (!loaded.tokenizerFiles) throw new ValueError('the embedded model has no tokenizer files');
     this.policy = loaded.model;
     this.tokenizer = Tokenizer.fromHuggingFaceFiles(loaded.tokenizerFiles);
@@ -306,8 +323,116 @@ export class OnlineLm {
     return hash.toString(16).padStart(8, '0');
   }
 
+  // ---- checkpoints -----------------------------------------------------------------------------
+
+  /** The whole state as encodeCheckpoint's parts (manifest with CRC-32s, model, optimizer, trainer.json). */
+  checkpointFiles(): Map<string, Uint8Array> {
+    const model = this.policy.stateDict();
+    const modelShapes = Object.fromEntries(Array.from(this.policy.namedParameters(), ([name, p]) => [name, [...p.shape]]));
+    const optimizer = this.optimizer.stateDict();
+    return encodeCheckpoint({
+      model,
+      modelShapes,
+      optimizer: optimizer.tensors,
+      trainer: {
+        format: FORMAT,
+        version: VERSION,
+        baseModel: this.baseModelHash,
+        config: ONLINE_LM,
+        baseline: this.baseline,
+        updates: this.updates,
+        generated: this.generated,
+        rngState: getRngState(this.core),
+        optimizer: { stepCount: optimizer.stepCount, lr: optimizer.lr },
+        completions: [...this.completions.values()].map((c) => ({ ...c, reward: c.reward ?? null, advantage: c.advantage ?? null })),
+      },
+      metadata: { format: FORMAT },
+    });
+  }
+
+  /** Replaces the state with a checkpoint's, after checking that it fits this worker; all-or-nothing. */
+  loadCheckpointFiles(files: Map<string, Uint8Array>): void {
+    const next = this.checkedSnapshot(decodeCheckpoint(files));
+    this.transaction(() => this.restore(next));
+  }
+
+  private checkedSnapshot(checkpoint: ReturnType<typeof decodeCheckpoint>): Snapshot {
+    const fail = (message: string): never => {
+      throw new CheckpointError(`not a checkpoint of this worker's GPT: ${message}`, 'mismatch');
+    };
+    const t = checkpoint.trainer;
+    if (checkpoint.metadata['format'] !== FORMAT || t['format'] !== FORMAT) fail(`format is ${JSON.stringify(t['format'])}, expected "${FORMAT}"`);
+    if (t['version'] !== VERSION) fail(`version ${JSON.stringify(t['version'])}, expected ${VERSION}`);
+    if (t['baseModel'] !== this.baseModelHash) fail(`it was trained from model ${JSON.stringify(t['baseModel'])}, this worker embeds ${this.baseModelHash}`);
+    if (JSON.stringify(t['config']) !== JSON.stringify(ONLINE_LM)) fail("its hyperparameters differ from this worker's");
+    const field = (name: string, what: string, value: unknown): never => fail(`${name} ${JSON.stringify(value) ?? String(value)}: ${what}`);
+    const count = (name: string): number => (Number.isSafeInteger(t[name]) && (t[name] as number) >= 0 ? (t[name] as number) : field(name, 'not a non-negative integer', t[name]));
+    const baseline = t['baseline'];
+    if (typeof baseline !== 'number' || !Number.isFinite(baseline) || Math.abs(baseline) > MAX_ABS_LM_REWARD) field('baseline', `not a finite number in [-${MAX_ABS_LM_REWARD}, ${MAX_ABS_LM_REWARD}]`, baseline);
+    const counters = t['optimizer'];
+    checkOptimizerCounters(counters, field);
+    const rng = t['rngState'];
+    checkRngState(rng, 'rngState', field);
+    const optimizerTensors: StateDict = {};
+    for (const [name, data] of Object.entries(checkpoint.optimizer ?? {})) {
+      if (!(data instanceof Float32Array)) fail(`optimizer tensor ${name} is not F32`);
+      optimizerTensors[name] = data as Float32Array;
+    }
+    for (const [name, data] of [...Object.entries(checkpoint.model), ...Object.entries(optimizerTensors)]) {
+      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) fail(`tensor ${name} holds ${data[i]} at index ${i}`);
+    }
+    return {
+      policy: checkpoint.model,
+      optimizer: { stepCount: counters.stepCount, lr: counters.lr, tensors: optimizerTensors },
+      rng,
+      baseline: baseline as number,
+      updates: count('updates'),
+      generated: count('generated'),
+      completions: this.checkedCompletions(t['completions'], fail),
+    };
+  }
+
+  private checkedCompletions(value: unknown, fail: (message: string) => never): StoredCompletion[] {
+    if (!Array.isArray(value) || value.length > GENERATE_LIMITS.maxPending) fail(`completions must be an array of at most ${GENERATE_LIMITS.maxPending}`);
+    const V = this.policy.config.vocabSize;
+    const ids = (x: unknown) => Array.isArray(x) && x.every((id) => Number.isInteger(id) && id >= 0 && id < V);
+    return (value as unknown[]).map((entry, i) => {
+      const c = entry as Record<string, unknown>;
+      const bad = (what: string): never => fail(`completions[${i}]: ${what}`);
+      if (typeof c !== 'object' || c === null) bad('not an object');
+      if (typeof c['id'] !== 'string' || typeof c['prompt'] !== 'string' || typeof c['completion'] !== 'string') bad('id, prompt and completion must be strings');
+      if (!ids(c['promptIds']) || (c['promptIds'] as number[]).length === 0 || !ids(c['completionIds']) || (c['completionIds'] as number[]).length === 0) bad('promptIds and completionIds must be non-empty arrays of token ids');
+      if ((c['promptIds'] as number[]).length + (c['completionIds'] as number[]).length > this.policy.config.nPositions) bad("prompt and completion exceed the model's positions");
+      const temperature = c['temperature'];
+      if (typeof temperature !== 'number' || !(temperature > 0 && temperature <= GENERATE_LIMITS.maxTemperature)) bad('temperature out of range');
+      if (c['finishReason'] !== 'stop' && c['finishReason'] !== 'length') bad('finishReason must be "stop" or "length"');
+      const rated = c['reward'] !== null;
+      if (rated && (typeof c['reward'] !== 'number' || !Number.isFinite(c['reward']) || typeof c['advantage'] !== 'number' || !Number.isFinite(c['advantage']))) bad('reward and advantage must both be finite numbers or both null');
+      if (!rated && c['advantage'] !== null) bad('advantage without a reward');
+      const stored: StoredCompletion = {
+        id: c['id'] as string,
+        prompt: c['prompt'] as string,
+        completion: c['completion'] as string,
+        promptIds: c['promptIds'] as number[],
+        completionIds: c['completionIds'] as number[],
+        temperature: temperature as number,
+        finishReason: c['finishReason'] as FinishReason,
+      };
+      if (rated) Object.assign(stored, { reward: c['reward'], advantage: c['advantage'] });
+      return stored;
+    });
+  }
+
   private snapshot(): Snapshot {
-    return { policy: this.policy.stateDict(), optimizer: this.optimizer.stateDict(), rng: getRngState(this.core), baseline: this.baseline, updates: this.updates };
+    return {
+      policy: this.policy.stateDict(),
+      optimizer: this.optimizer.stateDict(),
+      rng: getRngState(this.core),
+      baseline: this.baseline,
+      updates: this.updates,
+      generated: this.generated,
+      completions: [...this.completions.values()].map((c) => ({ ...c })),
+    };
   }
 
   private restore(s: Snapshot): void {
@@ -316,6 +441,11 @@ export class OnlineLm {
     setRngState(s.rng, this.core);
     this.baseline = s.baseline;
     this.updates = s.updates;
+    if (s.generated !== undefined) this.generated = s.generated;
+    if (s.completions) {
+      this.completions.clear();
+      for (const c of s.completions) this.completions.set(c.id, c);
+    }
   }
 
   /** Runs `change`; if it throws, puts the state back as it was and rethrows. */

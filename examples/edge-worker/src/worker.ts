@@ -7,6 +7,8 @@
 //   POST /generate           {prompt, max_tokens?, temperature?, seed?}: a completion of the tiny GPT, with an id
 //   POST /feedback           {id, reward}: one policy-gradient update of the GPT on that completion
 //   GET  /state              the GPT's update count, baseline, state hash and recent completions
+//   GET  /lm/checkpoint      the GPT's whole state as bytes (its weights, Adam, baseline, PRNG, completions)
+//   PUT  /lm/checkpoint      replaces the GPT's state with such bytes
 //   GET  /act?prompt=TEXT    samples a response: {prompt, action, response, probability, probabilities}
 //   GET  /policy             every prompt's response probabilities and KL to the reference (no sampling)
 //   POST /feedback           {prompt, action, reward}, or an array of up to 32 of them: one PPO update
@@ -33,6 +35,8 @@ import { unpackModelFiles } from './model_files';
 /** Largest request body accepted, in bytes (a checkpoint is about 8 KiB). Not exported: workerd
  * takes every named export of the main module for an entrypoint. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** Largest PUT /lm/checkpoint body: the tiny GPT's weights and Adam's two moments are about 6.4 MB. */
+const MAX_LM_CHECKPOINT_BYTES = 16 * 1024 * 1024;
 
 // The core is instantiated on the first request: workerd allows no async work at startup.
 let service: Promise<OnlinePPO> | undefined;
@@ -151,7 +155,7 @@ async function route(request: Request): Promise<Response> {
       allow('GET');
       return json({
         name: 'NovaRL edge worker: online PPO from user feedback',
-        endpoints: ['GET /act?prompt=TEXT', 'GET /policy', 'POST /feedback', 'GET /checkpoint', 'PUT /checkpoint', 'POST /generate', 'GET /state'],
+        endpoints: ['GET /act?prompt=TEXT', 'GET /policy', 'POST /feedback', 'GET /checkpoint', 'PUT /checkpoint', 'POST /generate', 'GET /state', 'GET /lm/checkpoint', 'PUT /lm/checkpoint'],
         prompts: PROMPTS,
         responses: RESPONSES,
         maxBodyBytes: MAX_BODY_BYTES,
@@ -206,6 +210,23 @@ async function route(request: Request): Promise<Response> {
         throw error;
       }
       return json({ loaded: bytes.length, updates: ppo.updates, feedbackCount: ppo.feedbackCount });
+    }
+    case '/lm/checkpoint': {
+      allow('GET', 'PUT');
+      const lm = await getLm();
+      if (request.method === 'GET') {
+        return new Response(packCheckpoint(lm.checkpointFiles()), {
+          headers: { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="novarl-edge-lm.checkpoint"' },
+        });
+      }
+      const bytes = await readBody(request, MAX_LM_CHECKPOINT_BYTES);
+      try {
+        lm.loadCheckpointFiles(unpackCheckpoint(bytes));
+      } catch (error) {
+        if (error instanceof NovaRLError) throw new HttpError(400, `checkpoint refused: ${error.name}: ${error.message}`);
+        throw error;
+      }
+      return json({ loaded: bytes.length, updates: lm.updates, stateHash: lm.stateHash() });
     }
     default:
       throw new HttpError(404, `no route ${url.pathname}; see GET /`);
