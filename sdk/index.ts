@@ -108,4 +108,33 @@ export { type DatasetPosition } from './lm/dataset_source';
 export { scoreRewards, checkRewardFuncs, type ScoredRewards } from './rewards/reward_funcs';
 export { ruleReward, lengthReward, containsReward, regexReward, exactMatchReward, eosReward, type RewardOptions, type LengthRewardOptions, type MatchRewardOptions } from './rewards/rule_rewards';
 export { PreferencePairs, buildPreferencePairs, type PreferencePair, type PreferencePairEntry, type PreferencePairsOptions, type PreferencePairsState, type BuildPreferencePairsOptions, type BuiltPreferencePairs } from './lm/preference_pairs';
-export { CompletionsTable, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
+export { CompletionsTable, completionRows, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
+// Reward model and DPO (issue 11 items 4 and 5): preference pairs as token ids, a GPT2ForSequenceClassification-shaped
+// reward model with the Bradley-Terry loss and its trainer, a learned reward as a reward function, DPO / IPO / hinge
+export { encodePairs, checkPairLengths, type PairInput, type EncodedPair, type PairTokenizer, type PairEncodingOptions } from './lm/pair_encoding';
+export { logSigmoid } from './core/log_sigmoid';
+export { GPTRewardModel, lastNonPaddingIndex, type GPTRewardModelOptions } from './algos/reward_model/model';
+export { bradleyTerryLoss, preferenceStats, type BradleyTerryInput } from './algos/reward_model/loss';
+export { resolveRewardModelConfig, type RewardModelConfig, type ResolvedRewardModelConfig } from './algos/reward_model/config';
+export { RewardModelTrainer, type RewardModelTrainerOptions, type RewardModelMetrics } from './algos/reward_model/trainer';
+export { encodeRewardModelHuggingFace, decodeRewardModelHuggingFace, saveRewardModelHuggingFace, loadRewardModelHuggingFace, type RewardModelSaveOptions, type LoadedRewardModel } from './algos/reward_model/huggingface';
+export { rewardModelReward, type RewardModelRewardOptions } from './algos/reward_model/reward';
+export { dpoLoss, DPO_LOSS_TYPES, type DpoLossType, type DpoLossInput } from './algos/dpo/loss';
+export { pairSequenceBatch, pairLogps, type PairLogps } from './algos/dpo/sequence_logps';
+export { resolveDPOConfig, type DPOConfig, type ResolvedDPOConfig } from './algos/dpo/config';
+export { DPOTrainer, type DPOTrainerOptions } from './algos/dpo/trainer';
+export { writeHuggingFaceDirectory, readHuggingFaceDirectory } from './io/huggingface';
+// GRPO and RLOO for language models (TRL's GRPOTrainer and RLOOTrainer): group-relative and
+// leave-one-out advantages, their losses, the trainers, and their checkpoints
+export { GRPOTrainer, type GRPOTrainerOptions } from './algos/grpo/trainer';
+export { defaultGRPOConfig, resolveGRPOConfig, type GRPOConfig, type GRPOLossType, type ScaleRewards } from './algos/grpo/config';
+export { groupRelativeAdvantages, unbiasedStd, STD_EPSILON, type GroupAdvantages } from './algos/grpo/advantages';
+export { grpoLoss, type GrpoLossInput, type GrpoLossOutput } from './algos/grpo/loss';
+export { RLOOTrainer, type RLOOTrainerOptions } from './algos/rloo/trainer';
+export { defaultRLOOConfig, resolveRLOOConfig, type RLOOConfig } from './algos/rloo/config';
+export { leaveOneOutAdvantages, sequenceKl } from './algos/rloo/advantages';
+export { rlooLoss, type RlooLossInput, type RlooLossOutput } from './algos/rloo/loss';
+export { LmGroupTrainer, samplingSeed, type LmTrainerOptions, type MetricsLogger, type CompletionsSink, type AdvantageResult } from './algos/lm/trainer';
+export { defaultLmTrainerConfig, type LmTrainerConfig } from './algos/lm/config';
+export { CyclingPrompts, promptSource, type PromptSource } from './algos/lm/prompt_source';
+export { lmTrainerCheckpointState, saveLmTrainer, loadLmTrainer, restoreLmTrainer } from './algos/lm/checkpoint';

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CompletionsTable, ValueError, formatCompletionsTable, readCompletionsTable, type CompletionRecord, type CompletionRow } from '../sdk/index';
+import { CompletionsTable, ValueError, completionRows, formatCompletionsTable, readCompletionsTable, type CompletionRecord, type CompletionRow } from '../sdk/index';
 
 const dir = mkdtempSync(join(tmpdir(), 'novarl-completions-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +55,14 @@ describe('CompletionsTable', () => {
     table.close();
     appendFileSync(path, '{"step":1,"prompt":"p","compl');
     expect(readCompletionsTable(readFileSync(path, 'utf8')).map((r) => r.step)).toEqual([0, 0]);
+    // Reopening cuts the torn line off, so the next step's rows do not join it.
+    const reopened = await CompletionsTable.open(path, { consoleRows: 0 });
+    reopened.log(1, rowsOf(1));
+    reopened.close();
+    expect(readCompletionsTable(readFileSync(path, 'utf8')).map((r) => r.step)).toEqual([0, 0, 1, 1]);
+    writeFileSync(path, '{"step":0,"prompt":"p","compl');
+    (await CompletionsTable.open(path, { consoleRows: 0 })).close();
+    expect(readFileSync(path, 'utf8')).toBe('');
     writeFileSync(path, '{"step":0}\nnot json\n');
     expect(() => readCompletionsTable(readFileSync(path, 'utf8'))).toThrow(/line 2 is not JSON/);
   });
@@ -66,6 +74,15 @@ describe('CompletionsTable', () => {
     expect(seen).toEqual([[7, rowsOf(7).map((row) => ({ step: 7, ...row }))]]);
     table.close();
     expect(() => table.log(8, rowsOf(8))).toThrow(/after close/);
+  });
+
+  it('completionRows builds the rows of a batch from scoreRewards output and per-row numbers', () => {
+    const rows = completionRows({ prompts: ['p', 'q'], completions: ['a', 'b'], perFunction: { s: [1, 2], l: [0, -1] }, advantages: new Float32Array([0.5, -0.5]), extra: { kl: [0.1, 0.2] } });
+    expect(rows).toEqual([
+      { prompt: 'p', completion: 'a', rewards: { s: 1, l: 0 }, advantage: 0.5, kl: 0.1 },
+      { prompt: 'q', completion: 'b', rewards: { s: 2, l: -1 }, advantage: -0.5, kl: 0.2 },
+    ]);
+    expect(() => completionRows({ prompts: ['p'], completions: ['a'], perFunction: { s: [1, 2] } })).toThrow(/'s' has 2 values for 1 completions/);
   });
 
   it('prints a compact table: texts truncated, newlines as ⏎, one column per reward', () => {

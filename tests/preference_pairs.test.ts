@@ -38,7 +38,7 @@ describe('PreferencePairs', () => {
   it('refuses bad pairs naming the file, line, entry and field', async () => {
     const file = join(dir, 'bad.jsonl');
     writeFileSync(file, `${JSON.stringify(entries[0])}\n\n{"prompt": "p", "chosen": " same", "rejected": " same"}\n`);
-    const error = await PreferencePairs.load(file).catch((e: unknown) => e as DatasetError);
+    const error = (await PreferencePairs.load(file).then(() => undefined, (e: unknown) => e)) as DatasetError;
     expect(error).toBeInstanceOf(DatasetError);
     expect([error.source, error.line, error.entry, error.field]).toEqual([file, 3, 1, 'rejected']);
     expect(error.message).toMatch(/is the same text as chosen/);
@@ -65,6 +65,24 @@ describe('PreferencePairs', () => {
     const long = new PreferencePairs([{ prompt: 'p', chosen: ' sat on the mat', rejected: ' a' }]);
     expect(() => long.withTokenizer(tokenizer, { maxCompletionTokens: 2 })).toThrow(/field "chosen": is \d+ tokens long, over maxCompletionTokens = 2/);
     expect(() => PreferencePairs.fromJson('{"rows": []}')).toThrow(/\{"pairs": \[\.\.\.\]\}/);
+  });
+
+  it("reads TRL's implicit-prompt form: the shared prefix, cut before the space where they part, is the prompt", () => {
+    const pair = new PreferencePairs([{ chosen: 'The sky is blue today', rejected: 'The sky is grey' } as never], { tokenizer }).get(0);
+    expect([pair.prompt, pair.chosen, pair.rejected]).toEqual(['The sky is', ' blue today', ' grey']);
+    expect(() => new PreferencePairs([{ chosen: 'abc', rejected: 'xyz' } as never])).toThrow(/field "prompt": is missing, and chosen and rejected share no prefix/);
+  });
+
+  it('splits off a held-out part, deterministic in the seed, every entry in exactly one part', () => {
+    const many = Array.from({ length: 20 }, (_, i) => ({ prompt: `p${i}`, chosen: ` good ${i}`, rejected: ` bad ${i}` }));
+    const data = new PreferencePairs(many, { tokenizer, source: 'pairs.jsonl' });
+    const { train, validation } = data.split(0.25, 9);
+    expect([train.size, validation.size]).toEqual([15, 5]);
+    expect([...train.all(), ...validation.all()].map((p) => p.prompt).sort()).toEqual(many.map((e) => e.prompt).sort());
+    expect(data.split(0.25, 9).validation.all()).toEqual(validation.all());
+    expect(data.split(0.25, 10).validation.all()).not.toEqual(validation.all());
+    expect(validation.source).toBe('pairs.jsonl (validation)');
+    expect(() => data.split(1)).toThrow(ValueError);
   });
 
   it('walks in a seeded per-epoch order whose position survives a state round trip', () => {

@@ -35,6 +35,8 @@ describe('PromptDataset entries', () => {
     expect(row.text).toBe('the dog ran');
     expect(row.ids).toEqual(tokenizer.encode('the dog ran'));
     expect(row.fields).toEqual({ answer: '1' });
+    // Rows are handed out again every epoch: a reward function cannot edit them.
+    expect([Object.isFrozen(row), Object.isFrozen(row.ids), Object.isFrozen(row.fields)]).toEqual([true, true, true]);
   });
 
   it('takes pre-tokenised prompt_ids (decoded for the text when there is a tokenizer)', () => {
@@ -101,7 +103,7 @@ describe('PromptDataset files', () => {
   it('names the file and line of a bad JSONL entry', async () => {
     const file = join(dir, 'bad.jsonl');
     writeFileSync(file, '{"prompt": "the cat"}\n\n{"prompt": ""}\n');
-    const error = await PromptDataset.load(file).catch((e: unknown) => e as DatasetError);
+    const error = (await PromptDataset.load(file).then(() => undefined, (e: unknown) => e)) as DatasetError;
     expect(error).toBeInstanceOf(DatasetError);
     expect([error.source, error.line, error.entry, error.field]).toEqual([file, 3, 1, 'prompt']);
     expect(error.message).toBe(`${file}, line 3, entry 1, field "prompt": is empty`);

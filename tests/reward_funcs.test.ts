@@ -73,7 +73,7 @@ describe('scoreRewards', () => {
   });
 
   it('accepts typed arrays', async () => {
-    const { perFunction } = await scoreRewards([{ name: 'typed', fn: () => new Float32Array([0.5, 2]) }], ['a', 'b'], ['x', 'y'], extraFor(2));
+    const { perFunction } = await scoreRewards([{ name: 'typed', fn: () => new Float32Array([0.5, 2]) as unknown as number[] }], ['a', 'b'], ['x', 'y'], extraFor(2));
     expect(perFunction.typed).toEqual([0.5, 2]);
   });
 

@@ -1,6 +1,8 @@
 // Preference pairs for reward-model training and DPO: TRL's preference format with an explicit
 // prompt, {"prompt", "chosen", "rejected"}, where chosen and rejected are completions of the
-// prompt (not prompt + completion). Built in code, read from JSON / JSON Lines, or sampled from
+// prompt (not prompt + completion). TRL's implicit-prompt form, {"chosen", "rejected"} holding
+// whole texts, is taken too: the prompt is their longest common prefix, cut before the space
+// where they part (as TRL's extract_prompt does), and chosen / rejected are the rest. Built in code, read from JSON / JSON Lines, or sampled from
 // a model and labelled by a scorer (buildPreferencePairs). Validated where it enters, like
 // PromptDataset: a DatasetError names the file, line, entry and field.
 //
@@ -14,6 +16,7 @@
 //   const batch = pairs.next(16); // PreferencePair[]
 
 import { ValueError } from '../core/errors';
+import { Prng } from '../core/prng';
 import { DatasetError, type DatasetLocation } from '../envs/preference_dataset';
 import type { CompletionEngine, SamplingParams } from '../interfaces/completion_engine';
 import type { NamedRewardFunction, PromptRow } from '../interfaces/reward_function';
@@ -122,8 +125,28 @@ export class PreferencePairs {
 
   /** The same entries tokenised by `tokenizer` (checked again), at position 0. */
   withTokenizer(tokenizer: Tokenizer, options: Omit<PreferencePairsOptions, 'tokenizer' | 'source'> = {}): PreferencePairs {
-    const entries = this.checked.map((e) => ({ ...e.fields, ...e.texts, ...Object.fromEntries(TEXT_FIELDS.filter((f) => e.ids[f] !== undefined).map((f) => [ID_FIELDS[f], e.ids[f]])) }) as PreferencePairEntry);
+    const entries = this.checked.map(entryOf);
     return new PreferencePairs(entries, { ...this.options, ...options, tokenizer }, this.lines);
+  }
+
+  /**
+   * A held-out split: `validationFraction` of the entries (at least one, drawn with Prng(seed))
+   * form `validation`, the rest `train`, each in file order, with this dataset's options.
+   */
+  split(validationFraction: number, seed = 0): { train: PreferencePairs; validation: PreferencePairs } {
+    if (!(validationFraction > 0 && validationFraction < 1)) throw new ValueError(`PreferencePairs.split: validationFraction must be in (0, 1), got ${validationFraction}`);
+    if (this.size < 2) throw new ValueError('PreferencePairs.split: a split needs at least 2 pairs');
+    const held = Math.min(this.size - 1, Math.max(1, Math.round(this.size * validationFraction)));
+    const inValidation = new Set(Array.from(new Prng(seed).permutation(this.size).subarray(0, held)));
+    const entriesOf = (keep: (i: number) => boolean) => {
+      const picked = this.checked.map((e, i) => [e, i] as const).filter(([, i]) => keep(i));
+      return { entries: picked.map(([e]) => entryOf(e)), lines: this.lines && picked.map(([, i]) => this.lines![i]!) };
+    };
+    const make = (keep: (i: number) => boolean, label: string) => {
+      const { entries, lines } = entriesOf(keep);
+      return new PreferencePairs(entries, { ...this.options, source: `${this.source} (${label})` }, lines);
+    };
+    return { train: make((i) => !inValidation.has(i), 'train'), validation: make((i) => inValidation.has(i), 'validation') };
   }
 
   /** Pair `index` (file order). */
@@ -181,8 +204,14 @@ export class PreferencePairs {
       throw new DatasetError({ ...location, field: entry.ids.rejected !== undefined ? 'rejected_ids' : 'rejected' }, 'has the same token ids as chosen: a pair must compare two different completions');
     }
     if (ids.prompt === undefined || ids.chosen === undefined || ids.rejected === undefined) return undefined;
-    return { ...entry.texts, promptIds: ids.prompt, chosenIds: ids.chosen, rejectedIds: ids.rejected, fields: entry.fields };
+    // Frozen: next() hands out the same pair objects every epoch.
+    return Object.freeze({ ...entry.texts, promptIds: Object.freeze([...ids.prompt]), chosenIds: Object.freeze([...ids.chosen]), rejectedIds: Object.freeze([...ids.rejected]), fields: Object.freeze({ ...entry.fields }) });
   }
+}
+
+/** A checked pair as an entry again (explicit prompt, ids where they were given). */
+function entryOf(e: CheckedPair): PreferencePairEntry {
+  return { ...e.fields, ...e.texts, ...Object.fromEntries(TEXT_FIELDS.filter((f) => e.ids[f] !== undefined).map((f) => [ID_FIELDS[f], e.ids[f]])) } as PreferencePairEntry;
 }
 
 function sameIds(a: readonly number[], b: readonly number[]): boolean {
@@ -192,7 +221,8 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
 /** Checks one entry on its own. */
 function checkPairEntry(raw: unknown, location: DatasetLocation, vocabSize: number | undefined): CheckedPair {
   if (!isPlainObject(raw)) throw new DatasetError(location, `an entry must be an object {"prompt", "chosen", "rejected"}, got ${describeValue(raw)}`);
-  const { prompt, chosen, rejected, prompt_ids: promptIds, chosen_ids: chosenIds, rejected_ids: rejectedIds, ...fields } = raw;
+  const { prompt_ids: promptIds, chosen_ids: chosenIds, rejected_ids: rejectedIds, ...rest } = raw;
+  const { prompt, chosen, rejected, ...fields } = rest.prompt === undefined && promptIds === undefined ? splitImplicitPrompt(rest, location) : rest;
   const texts = { prompt, chosen, rejected };
   const given = { prompt: promptIds, chosen: chosenIds, rejected: rejectedIds };
   for (const f of TEXT_FIELDS) {
@@ -216,6 +246,20 @@ function checkPairEntry(raw: unknown, location: DatasetLocation, vocabSize: numb
     ids[f] = [...(v as number[])];
   }
   return { texts: texts as CheckedPair['texts'], ids, fields };
+}
+
+/**
+ * TRL's implicit prompt: chosen and rejected are whole texts; the prompt is their common prefix,
+ * ending before the space where they part, so the completions keep their leading space.
+ */
+function splitImplicitPrompt(entry: Record<string, unknown>, location: DatasetLocation): Record<string, unknown> {
+  const { chosen, rejected } = entry;
+  if (typeof chosen !== 'string' || typeof rejected !== 'string') return entry; // the field checks name the problem
+  let at = 0;
+  while (at < chosen.length && at < rejected.length && chosen[at] === rejected[at]) at += 1;
+  if (at > 0 && at < Math.max(chosen.length, rejected.length) && chosen[at - 1] === ' ') at -= 1;
+  if (at === 0) throw new DatasetError({ ...location, field: 'prompt' }, 'is missing, and chosen and rejected share no prefix to take as the prompt (TRL\'s implicit-prompt format)');
+  return { ...entry, prompt: chosen.slice(0, at), chosen: chosen.slice(at), rejected: rejected.slice(at) };
 }
 
 // ---------------------------------------------------------------------------------------------

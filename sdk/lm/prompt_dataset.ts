@@ -170,7 +170,8 @@ export class PromptDataset {
       }
     }
     if (ids === undefined || text === undefined) return undefined;
-    return { text, ids, fields: entry.fields };
+    // Frozen: next() hands out the same row objects every epoch, so a reward function must not edit them.
+    return Object.freeze({ text, ids: Object.freeze([...ids]), fields: Object.freeze({ ...entry.fields }) });
   }
 }
 

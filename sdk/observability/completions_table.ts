@@ -4,15 +4,16 @@
 // are printed as a compact table.
 //
 //   const table = await CompletionsTable.open('runs/grpo/completions.jsonl');
-//   table.log(step, rows.map((r) => ({ prompt: r.prompt, completion: r.text, rewards: { sentiment: r.score }, advantage: r.adv })));
+//   table.log(step, completionRows({ prompts: rollout.promptTexts, completions: rollout.completionTexts, perFunction, advantages }));
 //   await table.close();
 //
 // File format, one line per row:
 //   {"step":3,"prompt":"It was","completion":" a fine day","rewards":{"sentiment":0.5},"advantage":0.7}
 // Numbers that JSON cannot hold (NaN, ±Infinity) are written as null and named in `nonfinite`
 // ({"advantage": "NaN"}), as JsonlSink does for metrics. A step's rows go out in one write and
-// the file is synced, so a crash loses at most the step being written; readCompletionsTable()
-// skips a torn last line. Without a file system (browsers), `new CompletionsTable({ onRows })`
+// the file is synced, so a crash loses at most the step being written: readCompletionsTable()
+// skips a torn last line, and open() cuts it off before appending (a resumed run continues the
+// file). Without a file system (browsers), `new CompletionsTable({ onRows })`
 // hands the same records to a callback.
 
 import { NovaRLError, ValueError } from '../core/errors';
@@ -85,7 +86,8 @@ export class CompletionsTable {
     }
     fs.mkdirSync(dirname(path), { recursive: true });
     table.fs = fs;
-    table.fd = fs.openSync(path, 'a');
+    table.fd = fs.openSync(path, 'a+');
+    dropTornTail(fs, table.fd);
     (table as { path?: string }).path = path;
     return table;
   }
@@ -114,6 +116,52 @@ export class CompletionsTable {
       this.fd = undefined;
     }
   }
+}
+
+/**
+ * A file whose last line lacks its newline was cut by a crash mid-write: cut it back to its last
+ * complete line, so the rows appended next do not join the torn one.
+ */
+function dropTornTail(fs: NodeFs, fd: number): void {
+  const size = fs.fstatSync(fd).size;
+  const chunk = new Uint8Array(65536);
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - chunk.length);
+    const read = fs.readSync(fd, chunk, 0, end - start, start);
+    const newline = chunk.subarray(0, read).lastIndexOf(10);
+    if (newline !== -1) {
+      const keep = start + newline + 1;
+      if (keep < size) fs.ftruncateSync(fd, keep);
+      return;
+    }
+    end = start;
+  }
+  if (size > 0) fs.ftruncateSync(fd, 0); // one torn line and nothing before it
+}
+
+/**
+ * Rows for log() from one generation batch: per completion its prompt, text, each reward
+ * function's reward (scoreRewards' perFunction) and, when given, its advantage and other
+ * per-row numbers (e.g. { kl: [...] }).
+ */
+export function completionRows(batch: {
+  prompts: readonly string[];
+  completions: readonly string[];
+  perFunction: Readonly<Record<string, readonly number[]>>;
+  advantages?: ArrayLike<number>;
+  extra?: Readonly<Record<string, ArrayLike<number>>>;
+}): CompletionRow[] {
+  const rows = batch.completions.length;
+  const columns: [string, ArrayLike<number>][] = [...Object.entries(batch.perFunction), ...(batch.advantages ? [['advantage', batch.advantages] as [string, ArrayLike<number>]] : []), ...Object.entries(batch.extra ?? {})];
+  if (batch.prompts.length !== rows) throw new ValueError(`completionRows: ${batch.prompts.length} prompts for ${rows} completions`);
+  for (const [name, values] of columns) if (values.length !== rows) throw new ValueError(`completionRows: '${name}' has ${values.length} values for ${rows} completions`);
+  return batch.completions.map((completion, i) => {
+    const row: CompletionRow = { prompt: batch.prompts[i]!, completion, rewards: Object.fromEntries(Object.entries(batch.perFunction).map(([name, values]) => [name, values[i]!])) };
+    if (batch.advantages) row.advantage = batch.advantages[i]!;
+    for (const [name, values] of Object.entries(batch.extra ?? {})) row[name] = values[i]!;
+    return row;
+  });
 }
 
 const RESERVED = new Set(['step', 'nonfinite']);
