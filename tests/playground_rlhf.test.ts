@@ -1,6 +1,6 @@
 // The playground's RLHF page (examples/browser/rlhf.html) in headless Chromium: the worker loads
 // the core and the tiny GPT's Hugging Face files that serve.ts serves from dist/tiny-gpt/, Start
-// runs GRPO (examples/browser/src/rlhf_setup.ts), the reward and KL charts get a point per step,
+// runs the SDK's GRPOTrainer (examples/browser/src/rlhf_setup.ts), the reward and KL charts get a point per step,
 // the completions table a row per completion (prompt, completion, reward, advantage), Pause stops
 // between steps, a reward chosen in the page applies from the next step, and every charted value
 // equals a Node run of the same code on the same files bit for bit.
@@ -140,8 +140,8 @@ describe('browser playground: RLHF page', () => {
     const node = { rewards: [] as number[], kls: [] as number[] };
     for (let s = 0; s < paused; s++) {
       const step = await rlhfStep(run);
-      node.rewards.push(step.reward);
-      node.kls.push(step['objective/kl']);
+      node.rewards.push(step.metrics['reward']!);
+      node.kls.push(step.metrics['objective/kl']!);
     }
     expect(rewards).toEqual(node.rewards);
     expect(kls).toEqual(node.kls);

@@ -91,9 +91,9 @@ worker.onmessage = (event: MessageEvent<FromRlhfWorker>) => {
       return;
     case 'step':
       step = message.step;
-      secondsPerStep = message['timing/step_s'];
-      charts!.reward.push(message.step, message.reward);
-      charts!.kl.push(message.step, message['objective/kl']);
+      secondsPerStep = message.metrics['timing/step_s']!;
+      charts!.reward.push(message.step, message.metrics['reward']!);
+      charts!.kl.push(message.step, message.metrics['objective/kl']!);
       addRows(message.step, message.rewardName, message.rows);
       renderStatus();
       return;

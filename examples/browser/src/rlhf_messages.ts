@@ -11,17 +11,13 @@ export interface CompletionRow {
   advantage: number;
 }
 
-/** One GRPO step's metrics (TRL's names) and its completions. */
+/** One GRPO step: GRPOTrainer.step()'s metrics (TRL's names) and its completions. */
 export interface RlhfStep {
   step: number;
-  reward: number;
+  /** The reward the step scored with. */
   rewardName: RewardName;
-  reward_std: number;
-  'objective/kl': number;
-  'loss/policy': number;
-  'policy/clipfrac': number;
-  'completions/mean_length': number;
-  'timing/step_s': number;
+  /** reward, reward_std, objective/kl, timing/step_s, ... */
+  metrics: Record<string, number>;
   rows: CompletionRow[];
 }
 

@@ -1,10 +1,10 @@
 // The RLHF page's worker: loads the core and the tiny GPT's Hugging Face files (served beside
 // the bundles in dist/tiny-gpt/, listed in its files.json), then runs one GRPO step
-// (rlhf_setup.ts) per task while training, posting each step's metrics and completions.
+// (rlhf_setup.ts: GRPOTrainer.step()) per task while training, posting each step's metrics and completions.
 
 import { init, simdSupported } from '../../../sdk/index';
 import type { FromRlhfWorker, ToRlhfWorker } from './rlhf_messages';
-import { RLHF, createRlhfRun, rlhfStep, type RlhfRun } from './rlhf_setup';
+import { RLHF, STEPS, createRlhfRun, rlhfStep, type RlhfRun } from './rlhf_setup';
 
 // A step takes ~100 ms; the pause gives the worker a turn to receive 'pause' or 'reward' between any two.
 const PACE_MS = 5;
@@ -33,15 +33,15 @@ async function start(): Promise<void> {
   const files: Record<string, Uint8Array> = {};
   for (const name of manifest.files) files[name] = new Uint8Array(await (await fetchOk(new URL(`./tiny-gpt/${name}`, import.meta.url))).arrayBuffer());
   run = createRlhfRun(files, 'sentiment');
-  const c = run.policy.config;
+  const c = run.trainer.policy.config;
   post({
     type: 'ready',
     simd,
-    steps: RLHF.steps,
+    steps: STEPS,
     model: `${manifest.source}: V = ${c.vocabSize}, ${c.nLayer} layers, ${c.nHead} heads, C = ${c.nEmbd}, ${c.nPositions} positions`,
     vocabSize: c.vocabSize,
-    parameters: run.policy.parameterCount(),
-    settings: `${RLHF.promptsPerStep} prompts × ${RLHF.numGenerations} completions of up to ${RLHF.maxNewTokens} tokens per step (temperature ${RLHF.temperature}); Adam lr ${RLHF.learningRate}, ε ${RLHF.epsilon}, β ${RLHF.beta} (k3 KL to the frozen initial model); seed ${RLHF.seed}.`,
+    parameters: run.trainer.policy.parameterCount(),
+    settings: `GRPOTrainer: ${RLHF.promptsPerStep} prompts × ${RLHF.numGenerations} completions of up to ${RLHF.maxNewTokens} tokens per step (temperature ${RLHF.temperature}); loss ${run.trainer.config.lossType}, ε ${run.trainer.config.epsilon}, β ${RLHF.beta} (k3 KL to the frozen initial model); Adam lr ${RLHF.learningRate}; seed ${RLHF.seed}.`,
   });
 }
 
@@ -50,14 +50,14 @@ function handle(message: ToRlhfWorker): void {
   switch (message.type) {
     case 'train':
       if (running) return;
-      if (run.step >= RLHF.steps) return post({ type: 'done', step: run.step });
+      if (run.trainer.updates >= STEPS) return post({ type: 'done', step: run.trainer.updates });
       running = true;
       timer = setTimeout(step, 0);
       return;
     case 'pause':
       if (!running) return;
       stop();
-      post({ type: 'paused', step: run.step });
+      post({ type: 'paused', step: run.trainer.updates });
       return;
     case 'reward':
       run.reward = message.reward;
@@ -80,9 +80,9 @@ async function step(): Promise<void> {
   } catch (error) {
     return fail(error);
   }
-  if (run.step >= RLHF.steps) {
+  if (run.trainer.updates >= STEPS) {
     stop();
-    post({ type: 'done', step: run.step });
+    post({ type: 'done', step: run.trainer.updates });
     return;
   }
   if (running) timer = setTimeout(step, PACE_MS);
