@@ -19,6 +19,10 @@ const MIME: Record<string, string> = {
   '.wasm': 'application/wasm',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
+  // the RLHF page's model files (dist/tiny-gpt/)
+  '.json': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.safetensors': 'application/octet-stream',
 };
 
 export interface Playground {
@@ -68,4 +72,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const playground = await startPlayground({ port: Number(process.env['PORT'] ?? 5173) });
   console.log(`NovaRL playground: ${playground.url}   (Ctrl-C to stop)`);
   console.log(`  tiny GPT page:    ${playground.url}gpt.html`);
+  console.log(`  RLHF page:        ${playground.url}rlhf.html`);
 }

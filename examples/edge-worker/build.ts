@@ -2,18 +2,24 @@
 // the SDK, one ES module) and novarl.simd.wasm beside it. The worker's `import ... from
 // '.../novarl.simd.wasm'` stays an import of './novarl.simd.wasm', which config.capnp declares
 // as a wasm module: workerd compiles it at startup and hands the worker a WebAssembly.Module
-// (it refuses WebAssembly.instantiate on bytes at run time).
+// (it refuses WebAssembly.instantiate on bytes at run time). The tiny GPT's Hugging Face files
+// (examples/data/tiny_gpt_files.ts: checkpoints/tiny-gpt, or a small fallback pretrained here)
+// are packed into tiny-gpt.bin (src/model_files.ts), which config.capnp embeds as a data module.
 
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { readTinyGptFiles, type TinyGptFiles } from '../data/tiny_gpt_files';
+import { packModelFiles } from './src/model_files';
 
 export const EDGE_WORKER_DIR = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = `${EDGE_WORKER_DIR}dist`;
 const WASM = 'novarl.simd.wasm';
+const MODEL = 'tiny-gpt.bin';
 
-export async function buildEdgeWorker(): Promise<void> {
+/** Builds dist/; returns where the embedded model came from. */
+export async function buildEdgeWorker(): Promise<TinyGptFiles['source']> {
   try {
     await stat(`${ROOT}build/${WASM}`);
   } catch {
@@ -33,6 +39,7 @@ export async function buildEdgeWorker(): Promise<void> {
         name: 'wasm-module-import',
         setup(b) {
           b.onResolve({ filter: /\.wasm$/ }, () => ({ path: `./${WASM}`, external: true }));
+          b.onResolve({ filter: /\.bin$/ }, () => ({ path: `./${MODEL}`, external: true }));
         },
       },
     ],
@@ -40,9 +47,12 @@ export async function buildEdgeWorker(): Promise<void> {
   });
   await mkdir(DIST, { recursive: true });
   await copyFile(`${ROOT}build/${WASM}`, `${DIST}/${WASM}`);
+  const model = await readTinyGptFiles();
+  await writeFile(`${DIST}/${MODEL}`, packModelFiles(model.files));
+  return model.source;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildEdgeWorker();
-  console.log(`built ${DIST}`);
+  const source = await buildEdgeWorker();
+  console.log(`built ${DIST} (model: ${source})`);
 }

@@ -17,6 +17,8 @@ const novarlWorker :Workerd.Worker = (
     (name = "worker.js", esModule = embed "dist/worker.js"),
     # compiled by workerd at startup; the worker imports it as a WebAssembly.Module
     (name = "novarl.simd.wasm", wasm = embed "dist/novarl.simd.wasm"),
+    # the tiny GPT's Hugging Face files, packed by build.ts; the worker imports an ArrayBuffer
+    (name = "tiny-gpt.bin", data = embed "dist/tiny-gpt.bin"),
   ],
   compatibilityDate = "2025-09-01",
 );

@@ -1,8 +1,14 @@
 // NovaRL on the edge: a Cloudflare-Workers-style module worker (workerd, wrangler) that serves a
 // policy and improves it online from user feedback with PPO and a KL penalty to a frozen
-// reference (the algorithm is described in online_ppo.ts).
+// reference (the algorithm is described in online_ppo.ts), and a tiny GPT that learns online
+// from feedback on the text it generates (online_lm.ts).
 //
 //   GET  /                   the API, the prompts and the responses
+//   POST /generate           {prompt, max_tokens?, temperature?, seed?}: a completion of the tiny GPT, with an id
+//   POST /feedback           {id, reward}: one policy-gradient update of the GPT on that completion
+//   GET  /state              the GPT's update count, baseline, state hash and recent completions
+//   GET  /lm/checkpoint      the GPT's whole state as bytes (its weights, Adam, baseline, PRNG, completions)
+//   PUT  /lm/checkpoint      replaces the GPT's state with such bytes
 //   GET  /act?prompt=TEXT    samples a response: {prompt, action, response, probability, probabilities}
 //   GET  /policy             every prompt's response probabilities and KL to the reference (no sampling)
 //   POST /feedback           {prompt, action, reward}, or an array of up to 32 of them: one PPO update
@@ -18,14 +24,19 @@
 // GET /checkpoint (or store those bytes in KV/R2/a Durable Object) and restore it with PUT.
 
 import coreWasm from '../../../build/novarl.simd.wasm';
+import tinyGpt from '../dist/tiny-gpt.bin'; // written by build.ts
 import { NovaRLError, init } from '../../../sdk/index';
 import { packCheckpoint, unpackCheckpoint } from './checkpoint_bytes';
 import { HttpError, errorResponse, json, readBody, readJson } from './http';
 import { MAX_ABS_REWARD, MAX_FEEDBACK_BATCH, OnlinePPO, PROMPTS, RESPONSES, type Feedback } from './online_ppo';
+import { GENERATE_LIMITS, MAX_ABS_LM_REWARD, ONLINE_LM, OnlineLm, type GenerateRequest, type StoredCompletion } from './online_lm';
+import { unpackModelFiles } from './model_files';
 
 /** Largest request body accepted, in bytes (a checkpoint is about 8 KiB). Not exported: workerd
  * takes every named export of the main module for an entrypoint. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** Largest PUT /lm/checkpoint body: the tiny GPT's weights and Adam's two moments are about 6.4 MB. */
+const MAX_LM_CHECKPOINT_BYTES = 16 * 1024 * 1024;
 
 // The core is instantiated on the first request: workerd allows no async work at startup.
 let service: Promise<OnlinePPO> | undefined;
@@ -35,6 +46,16 @@ function getService(): Promise<OnlinePPO> {
     service.catch(() => (service = undefined)); // a failed start is retried by the next request
   }
   return service;
+}
+
+// The GPT has a core of its own, so its sampling never moves the bandit's PRNG (and checkpoint).
+let lmService: Promise<OnlineLm> | undefined;
+function getLm(): Promise<OnlineLm> {
+  if (!lmService) {
+    lmService = init({ source: coreWasm, simd: true }).then((core) => new OnlineLm(unpackModelFiles(new Uint8Array(tinyGpt)), core));
+    lmService.catch(() => (lmService = undefined));
+  }
+  return lmService;
 }
 
 function promptIndex(prompt: unknown, where: string): number {
@@ -62,8 +83,59 @@ function parseFeedback(item: unknown, where: string): Feedback {
   return { prompt: index, action, reward };
 }
 
-async function feedback(request: Request, ppo: OnlinePPO): Promise<Response> {
+/** The body's object, refusing other JSON and fields not in `fields` (a typo must not pass silently). */
+function objectWith(body: unknown, where: string, fields: readonly string[]): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, `${where}: expected an object {${fields.join(', ')}}, got ${describe(body)}`);
+  for (const key of Object.keys(body)) {
+    if (!fields.includes(key)) throw new HttpError(400, `${where}: unknown field ${JSON.stringify(key.slice(0, 100))}; expected ${fields.join(', ')}`);
+  }
+  return body as Record<string, unknown>;
+}
+
+/** Checks POST /generate's body fully; HttpError 400 naming the field and the value otherwise. */
+function parseGenerate(body: unknown): GenerateRequest {
+  const { prompt, max_tokens, temperature, seed } = objectWith(body, 'generate', ['prompt', 'max_tokens', 'temperature', 'seed']);
+  const L = GENERATE_LIMITS;
+  if (typeof prompt !== 'string') throw new HttpError(400, `generate: prompt must be a string, got ${describe(prompt)}`);
+  if (prompt.length > L.maxPromptChars) throw new HttpError(400, `generate: prompt must be at most ${L.maxPromptChars} characters, got ${prompt.length}`);
+  if (max_tokens !== undefined && (typeof max_tokens !== 'number' || !Number.isInteger(max_tokens) || max_tokens < 1 || max_tokens > L.maxTokens)) {
+    throw new HttpError(400, `generate: max_tokens must be an integer in [1, ${L.maxTokens}], got ${describe(max_tokens)}`);
+  }
+  if (temperature !== undefined && (typeof temperature !== 'number' || !(temperature > 0 && temperature <= L.maxTemperature))) {
+    throw new HttpError(400, `generate: temperature must be a number in (0, ${L.maxTemperature}], got ${describe(temperature)}`);
+  }
+  if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) {
+    throw new HttpError(400, `generate: seed must be an integer in [0, 4294967295], got ${describe(seed)}`);
+  }
+  return { prompt, maxTokens: (max_tokens as number | undefined) ?? L.defaultMaxTokens, temperature: (temperature as number | undefined) ?? L.defaultTemperature, seed: seed as number | undefined };
+}
+
+function completionJson(c: StoredCompletion) {
+  return { id: c.id, prompt: c.prompt, completion: c.completion, tokens: c.completionIds, finish_reason: c.finishReason, temperature: c.temperature, reward: c.reward ?? null, advantage: c.advantage ?? null };
+}
+
+/** POST /feedback {id, reward}: one update of the GPT on a completion it generated, rated once. */
+async function lmFeedback(body: unknown): Promise<Response> {
+  const { id, reward } = objectWith(body, 'feedback', ['id', 'reward']);
+  if (typeof id !== 'string') throw new HttpError(400, `feedback: id must be a string from POST /generate, got ${describe(id)}`);
+  if (typeof reward !== 'number' || !Number.isFinite(reward) || Math.abs(reward) > MAX_ABS_LM_REWARD) {
+    throw new HttpError(400, `feedback: reward must be a finite number in [-${MAX_ABS_LM_REWARD}, ${MAX_ABS_LM_REWARD}], got ${describe(reward)}`);
+  }
+  const lm = await getLm();
+  const stored = lm.completion(id);
+  if (!stored) throw new HttpError(404, `feedback: id ${JSON.stringify(id.slice(0, 100))} is unknown (never generated, or expired: the last ${GENERATE_LIMITS.maxPending} completions are kept)`);
+  if (stored.reward !== undefined) throw new HttpError(409, `feedback: id ${JSON.stringify(id)} already has feedback (reward ${stored.reward}); each completion is learnt from once`);
+  return json(lm.learn(id, reward));
+}
+
+async function feedback(request: Request, ppo: () => Promise<OnlinePPO>): Promise<Response> {
   const body = await readJson(request, MAX_BODY_BYTES);
+  // {id, reward} rates a GPT completion; {prompt, action, reward} (or an array) the bandit policy
+  if (typeof body === 'object' && body !== null && !Array.isArray(body) && 'id' in body) return lmFeedback(body);
+  return banditFeedback(body, await ppo());
+}
+
+async function banditFeedback(body: unknown, ppo: OnlinePPO): Promise<Response> {
   const items = Array.isArray(body) ? body : [body];
   if (items.length === 0 || items.length > MAX_FEEDBACK_BATCH) {
     throw new HttpError(400, `feedback: send one object or an array of 1 to ${MAX_FEEDBACK_BATCH}, got an array of ${items.length}`);
@@ -83,7 +155,7 @@ async function route(request: Request): Promise<Response> {
       allow('GET');
       return json({
         name: 'NovaRL edge worker: online PPO from user feedback',
-        endpoints: ['GET /act?prompt=TEXT', 'GET /policy', 'POST /feedback', 'GET /checkpoint', 'PUT /checkpoint'],
+        endpoints: ['GET /act?prompt=TEXT', 'GET /policy', 'POST /feedback', 'GET /checkpoint', 'PUT /checkpoint', 'POST /generate', 'GET /state', 'GET /lm/checkpoint', 'PUT /lm/checkpoint'],
         prompts: PROMPTS,
         responses: RESPONSES,
         maxBodyBytes: MAX_BODY_BYTES,
@@ -102,7 +174,25 @@ async function route(request: Request): Promise<Response> {
     }
     case '/feedback':
       allow('POST');
-      return feedback(request, await getService());
+      return feedback(request, getService);
+    case '/generate': {
+      allow('POST');
+      const body = parseGenerate(await readJson(request, MAX_BODY_BYTES));
+      return json(completionJson((await getLm()).generate(body)));
+    }
+    case '/state': {
+      allow('GET');
+      const lm = await getLm();
+      return json({
+        model: { ...lm.policy.config },
+        updates: lm.updates,
+        baseline: lm.baseline,
+        pending: lm.pending,
+        stateHash: lm.stateHash(),
+        config: ONLINE_LM,
+        recent: lm.recent().map(completionJson),
+      });
+    }
     case '/checkpoint': {
       allow('GET', 'PUT');
       const ppo = await getService();
@@ -120,6 +210,23 @@ async function route(request: Request): Promise<Response> {
         throw error;
       }
       return json({ loaded: bytes.length, updates: ppo.updates, feedbackCount: ppo.feedbackCount });
+    }
+    case '/lm/checkpoint': {
+      allow('GET', 'PUT');
+      const lm = await getLm();
+      if (request.method === 'GET') {
+        return new Response(packCheckpoint(lm.checkpointFiles()), {
+          headers: { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="novarl-edge-lm.checkpoint"' },
+        });
+      }
+      const bytes = await readBody(request, MAX_LM_CHECKPOINT_BYTES);
+      try {
+        lm.loadCheckpointFiles(unpackCheckpoint(bytes));
+      } catch (error) {
+        if (error instanceof NovaRLError) throw new HttpError(400, `checkpoint refused: ${error.name}: ${error.message}`);
+        throw error;
+      }
+      return json({ loaded: bytes.length, updates: lm.updates, stateHash: lm.stateHash() });
     }
     default:
       throw new HttpError(404, `no route ${url.pathname}; see GET /`);
