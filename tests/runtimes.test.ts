@@ -2,7 +2,9 @@
 // (examples/determinism/train.mjs: single-turn RLHF PPO at a fixed seed) runs on Node, Bun,
 // Deno, headless Chromium (plain ESM with an import map, and an esbuild bundle) and workerd,
 // each with the SIMD and the scalar build, and prints an FNV-1a hash of the final parameters.
-// All of them must be identical. It runs the built package (dist/), so `npm test` builds first.
+// All of them must be identical. So must a seeded generation (generate.mjs) and every RLHF
+// algorithm's run (rlhf.mjs: PPO, GRPO, RLOO, DPO, the reward model and the data pipeline).
+// It runs the built package (dist/), so `npm test` builds first.
 //
 // A runtime that is not installed is skipped with an install hint; under CI=true it fails.
 
