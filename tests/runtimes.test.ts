@@ -2,7 +2,9 @@
 // (examples/determinism/train.mjs: single-turn RLHF PPO at a fixed seed) runs on Node, Bun,
 // Deno, headless Chromium (plain ESM with an import map, and an esbuild bundle) and workerd,
 // each with the SIMD and the scalar build, and prints an FNV-1a hash of the final parameters.
-// All of them must be identical. It runs the built package (dist/), so `npm test` builds first.
+// All of them must be identical. So must a seeded generation (generate.mjs) and every RLHF
+// algorithm's run (rlhf.mjs: PPO, GRPO, RLOO, DPO, the reward model and the data pipeline).
+// It runs the built package (dist/), so `npm test` builds first.
 //
 // A runtime that is not installed is skipped with an install hint; under CI=true it fails.
 
@@ -406,6 +408,159 @@ out.dataset.done = 'true';
     for (const [label, r] of rows) {
       expect(r.scalar, `${label}: scalar build vs SIMD build`).toBe(r.simd);
       expect(r.simd, `${label} vs node`).toBe(reference.simd);
+    }
+  });
+});
+
+// RLHF (examples/determinism/rlhf.mjs): PPO, GRPO, RLOO, DPO and the reward model each train a tiny
+// GPT for a few steps from a fixed seed, on both builds, and the data pipeline hashes its output.
+// Every algorithm's final parameters must hash the same on every runtime and build, and differ
+// from its initial ones (training really moved them).
+describe('the same RLHF runs on every runtime', () => {
+  const RLHF = join(EXAMPLE, 'rlhf.mjs');
+  const ALGORITHMS = ['ppo', 'grpo', 'rloo', 'dpo', 'rewardModel'];
+  type Hashes = Record<string, { initial: string; final: string }>;
+  interface RlhfResult {
+    runtime: string;
+    data: { hash: string; order: string; total: number[] };
+    simd: Hashes;
+    scalar: Hashes;
+    seconds: number;
+  }
+  const rlhf = new Map<string, RlhfResult>();
+  const parseRlhf = (output: string, label: string): RlhfResult => {
+    const line = output.split('\n').find((l) => l.startsWith('novarl-rlhf '));
+    if (!line) throw new Error(`${label} printed no novarl-rlhf line; its output was:\n${output}`);
+    return JSON.parse(line.slice('novarl-rlhf '.length)) as RlhfResult;
+  };
+  const env = { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' };
+  const scripts: [string, () => Promise<string | undefined>, string[]][] = [
+    ['node', async () => process.execPath, [RLHF]],
+    ['bun', () => runtimeBinary('bun'), [RLHF]],
+    ['deno', () => runtimeBinary('deno'), ['run', '--allow-read', RLHF]],
+  ];
+  for (const [label, binary, args] of scripts) {
+    it(label, async ({ skip }) => {
+      const bin = await binary();
+      if (!bin) return missing(`${label} (rlhf)`, `node_modules/.bin/${label} does not run`, `npm install (${label} is a devDependency)`, skip);
+      const { stdout } = await run(bin, args, { cwd: ROOT, timeout: RUN_TIMEOUT_MS, env });
+      rlhf.set(label, parseRlhf(stdout, label));
+    });
+  }
+
+  it('workerd (every module embedded, the .wasm imported as modules)', async ({ skip }) => {
+    const workerd = await runtimeBinary('workerd');
+    if (!workerd) return missing('workerd (rlhf)', 'node_modules/.bin/workerd does not run', 'npm install (workerd is a devDependency)', skip);
+    // A worker config of its own in a temporary directory (embed paths are relative to it).
+    const dir = mkdtempSync(join(tmpdir(), 'novarl-rlhf-workerd-'));
+    const from = (path: string) => relative(dir, path);
+    writeFileSync(join(dir, 'worker.mjs'), "import simd from 'novarl/wasm/simd';\nimport scalar from 'novarl/wasm/scalar';\nimport { rlhfBoth } from 'rlhf.mjs';\nexport default { async fetch() { try { return new Response(await rlhfBoth('workerd', { simd, scalar })); } catch (error) { return new Response(`error ${error.stack ?? error}`, { status: 500 }); } } };\n");
+    // dist/sentiment.browser.js imports './index.browser.js', which workerd resolves against the
+    // module's name to 'novarl/index.browser.js': that name re-exports the 'novarl' module, so the
+    // SDK is one module instance (one default core, one set of error classes), as under a bundler.
+    // workerd resolves every specifier against the importer's name, so from 'novarl/...' the SDK
+    // is '../novarl' ('novarl' would be 'novarl/novarl').
+    writeFileSync(join(dir, 'sdk_alias.mjs'), "export * from '../novarl';\n");
+    const scriptModules = ['rlhf', 'rlhf_data', 'rlhf_ppo', 'rlhf_grpo', 'rlhf_rloo', 'rlhf_dpo', 'rlhf_reward_model']
+      .map((name) => `    (name = "${name}.mjs", esModule = embed "${from(join(EXAMPLE, `${name}.mjs`))}"),`)
+      .join('\n');
+    writeFileSync(
+      join(dir, 'config.capnp'),
+      `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (services = [(name = "rlhf", worker = .worker)], sockets = [(name = "http", address = "127.0.0.1:8790", http = (), service = "rlhf")]);
+const worker :Workerd.Worker = (
+  modules = [
+    (name = "worker.mjs", esModule = embed "worker.mjs"),
+${scriptModules}
+    (name = "novarl", esModule = embed "${from(join(DIST, 'index.browser.js'))}"),
+    (name = "novarl/index.browser.js", esModule = embed "sdk_alias.mjs"),
+    (name = "novarl/sentiment", esModule = embed "${from(join(DIST, 'sentiment.browser.js'))}"),
+    (name = "novarl/wasm/simd", wasm = embed "${from(join(DIST, 'novarl.simd.wasm'))}"),
+    (name = "novarl/wasm/scalar", wasm = embed "${from(join(DIST, 'novarl.scalar.wasm'))}"),
+  ],
+  compatibilityDate = "2024-09-23",
+);
+`,
+    );
+    const address = `127.0.0.1:${await freePort()}`;
+    let log = '';
+    const child: ChildProcess = spawn(workerd, ['serve', join(dir, 'config.capnp'), '--socket-addr', `http=${address}`], { cwd: ROOT });
+    child.stdout?.on('data', (d) => (log += d));
+    child.stderr?.on('data', (d) => (log += d));
+    try {
+      const deadline = Date.now() + RUN_TIMEOUT_MS;
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`workerd exited with code ${child.exitCode}:\n${log}`);
+        const response = await fetch(`http://${address}/`).catch(() => undefined);
+        if (response) {
+          const body = await response.text();
+          if (!response.ok) throw new Error(`workerd answered ${response.status}: ${body}`);
+          rlhf.set('workerd', parseRlhf(body, 'workerd'));
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`workerd did not answer on ${address}:\n${log}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('chromium (plain ESM with an import map)', async ({ skip }) => {
+    if (!existsSync(CHROMIUM)) return missing('chromium (rlhf)', `${CHROMIUM} not found`, 'apt-get install chromium (Debian), or set CHROMIUM_PATH', skip);
+    const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<import('node:http').Server> };
+    const pageDir = mkdtempSync(join(tmpdir(), 'novarl-rlhf-'));
+    // sentiment.browser.js's './index.browser.js' resolves to /dist/index.browser.js: the same URL
+    // as 'novarl', so one module instance.
+    writeFileSync(
+      join(pageDir, 'index.html'),
+      `<!doctype html><link rel="icon" href="data:,"><script type="importmap">{ "imports": { "novarl": "/dist/index.browser.js", "novarl/sentiment": "/dist/sentiment.browser.js" } }</script><pre id="result"></pre>
+<script type="module">
+const out = document.getElementById('result');
+try { const { rlhfBoth } = await import('/examples/determinism/rlhf.mjs'); out.textContent = await rlhfBoth('chromium'); } catch (error) { out.textContent = 'error ' + (error.stack ?? error); }
+out.dataset.done = 'true';
+</script>`,
+    );
+    const server = await serve({ '/': ROOT, '/rlhf/': pageDir });
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'], timeout: RUN_TIMEOUT_MS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/rlhf/index.html`);
+      await page.waitForSelector('#result[data-done]', { timeout: RUN_TIMEOUT_MS });
+      rlhf.set('chromium', parseRlhf((await page.textContent('#result')) ?? '', 'chromium'));
+    } finally {
+      await browser.close();
+      await new Promise((r) => server.close(r));
+      rmSync(pageDir, { recursive: true, force: true });
+    }
+  });
+
+  it('every runtime and both builds end every algorithm with the same parameters', () => {
+    const rows = [...rlhf.entries()];
+    console.log(
+      [
+        'RLHF final-parameter hashes (FNV-1a over f32 bytes), simd/scalar per algorithm:',
+        `  ${'runtime'.padEnd(10)} ${'data'.padEnd(9)} ${ALGORITHMS.map((a) => a.padEnd(17)).join(' ')} seconds`,
+        ...rows.map(([label, r]) => `  ${label.padEnd(10)} ${r.data.hash.padEnd(9)} ${ALGORITHMS.map((a) => `${r.simd[a]?.final}/${r.scalar[a]?.final}`.padEnd(17)).join(' ')} ${r.seconds}`),
+      ].join('\n'),
+    );
+    expect(rlhf.has('node')).toBe(true);
+    const reference = rlhf.get('node')!;
+    for (const algorithm of ALGORITHMS) {
+      // Training really moved the parameters, so equal hashes are not just equal initialisations.
+      expect(reference.simd[algorithm]!.final, `${algorithm}: final vs initial parameters`).not.toBe(reference.simd[algorithm]!.initial);
+    }
+    for (const [label, r] of rows) {
+      expect(Object.keys(r.simd).sort(), `${label}: algorithms run`).toEqual([...ALGORITHMS].sort());
+      expect(Object.keys(r.scalar).sort(), `${label}: algorithms run (scalar)`).toEqual([...ALGORITHMS].sort());
+      for (const algorithm of ALGORITHMS) {
+        expect(r.scalar[algorithm], `${label} ${algorithm}: scalar build vs SIMD build`).toEqual(r.simd[algorithm]);
+        expect(r.simd[algorithm], `${label} ${algorithm} vs node`).toEqual(reference.simd[algorithm]);
+      }
+      // The host-side pipeline (tokenizer, shuffles, reward sums in float64) is the same everywhere.
+      expect(r.data, `${label} data pipeline vs node`).toEqual(reference.data);
     }
   });
 });

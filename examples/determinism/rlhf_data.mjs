@@ -14,7 +14,7 @@ const CORPUS = 'It was a fine day and she was happy. The evening was dull and co
 const PROMPTS = ['It was a fine', 'The evening was', 'He was not', 'She was happy and', 'It was cold', 'The day was'];
 const COMPLETIONS = [' a lovely day', ' dreadful and sad', ' pleased at all', ' happy', '', ' cold, cold, cold'];
 
-/** The hash line. */
+/** The hash of the pipeline's output, the prompt order and the total rewards (host-side only: no core). */
 export async function rlhfDataHash() {
   const tokenizer = Tokenizer.train(CORPUS, { vocabSize: 300 });
   const prompts = new PromptDataset(PROMPTS.map((prompt, i) => ({ prompt, answer: String(i) })), { tokenizer, seed: 2026 });
@@ -26,7 +26,7 @@ export async function rlhfDataHash() {
   const order = rows.map((r) => Number(r.fields.answer));
   const ids = [...rows.flatMap((r) => r.ids), ...pairs.validation.all().flatMap((p) => [...p.promptIds, ...p.rejectedIds])];
   const hash = fnv1a(bytes(new Float64Array([...order, ...ids, ...total])));
-  return `novarl-rlhf-data ${JSON.stringify({ hash: hex32(hash), order: order.join(''), total })}`;
+  return { hash: hex32(hash), order: order.join(''), total };
 }
 
 const bytes = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -47,4 +47,4 @@ function hex32(h) {
 
 // Run as a script (Bun and Deno set import.meta.main; Node 20 sets import.meta.filename)
 const isMain = import.meta.main ?? (typeof process !== 'undefined' && import.meta.filename !== undefined && import.meta.filename === process.argv[1]);
-if (isMain) console.log(await rlhfDataHash());
+if (isMain) console.log(`novarl-rlhf-data ${JSON.stringify(await rlhfDataHash())}`);

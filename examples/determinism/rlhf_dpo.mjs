@@ -21,17 +21,18 @@ export function rulePairs() {
   return prompts.map((prompt, i) => (i % 2 === 0 ? { prompt, chosen: ' was good.', rejected: ' was bad.' } : { prompt, chosen: ' sat, good.', rejected: ' ran, bad.' }));
 }
 
-/** Trains on `core` and returns the hex FNV-1a of the policy's parameters. */
+/** Trains on `core` and returns the hex FNV-1a hashes of the policy's initial and final parameters. */
 export async function dpoHash(core) {
   const tokenizer = Tokenizer.train(config.corpus.repeat(3), { vocabSize: 280 });
   seed(config.initSeed, core);
   const policy = new GPT({ ...config.model, vocabSize: tokenizer.vocabSize }, { core });
+  const initial = parameterHash(policy);
   const trainer = new DPOTrainer({ policy, tokenizer, pairs: rulePairs(), config: config.dpo });
   for (let i = 0; i < config.steps; i++) await trainer.step();
-  const hash = parameterHash(policy);
+  const final = parameterHash(policy);
   trainer.free();
   policy.free();
-  return hash;
+  return { initial, final };
 }
 
 /** FNV-1a (32 bits) over every parameter's f32 bytes, in name order: integer math only. */

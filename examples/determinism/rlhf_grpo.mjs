@@ -20,19 +20,20 @@ export const grpoConfig = {
 /** Reward: how often the completion repeats its prompt's first character. */
 const repeatFirst = { name: 'repeat_first', fn: (prompts, completions) => completions.map((c, i) => [...c].filter((ch) => ch === prompts[i][0]).length) };
 
-/** Trains on `core` (an initialised NovaRL core) and returns the hex FNV-1a hash of the final parameters. */
+/** Trains on `core` (an initialised NovaRL core) and returns the hex FNV-1a hashes of the initial and the final parameters. */
 export async function grpoHash(core) {
   const c = grpoConfig;
   const tokenizer = Tokenizer.train(c.corpus, { vocabSize: 280 });
   seed(c.initSeed, core);
   const policy = new GPT({ ...c.model, vocabSize: tokenizer.vocabSize }, { core });
   const dataset = ['a', 'b', 'ca', 'the'].map((text) => ({ text, ids: tokenizer.encode(text), fields: {} }));
+  const initial = parameterHash(policy);
   const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [repeatFirst], config: { ...c.grpo, stopTokenIds: [0] } });
   for (let i = 0; i < c.steps; i++) await trainer.step();
-  const hash = parameterHash(policy);
+  const final = parameterHash(policy);
   trainer.free();
   policy.free();
-  return hash;
+  return { initial, final };
 }
 
 /** FNV-1a (32 bits) over every parameter's f32 bytes, in parameter order: integer math only. */

@@ -22,7 +22,8 @@ export const config = {
 const letterA = { name: 'letter_a', fn: (_prompts, completions) => completions.map((c) => (c.length === 0 ? 0 : [...c].filter((ch) => ch === 'a').length / c.length)) };
 
 /**
- * Trains on `core` (from init()) and returns the hash of the final parameters, and the last reward.
+ * Trains on `core` (from init()) and returns the hashes of the initial and the final parameters,
+ * and the last reward.
  * @param {import('novarl').Core} core
  */
 export async function ppoHash(core) {
@@ -30,30 +31,32 @@ export async function ppoHash(core) {
   seed(config.initSeed, core);
   const policy = new GPT({ vocabSize: tokenizer.vocabSize, ...config.model }, { valueHead: true, core });
   const prompts = config.prompts.map((text) => ({ text, ids: tokenizer.encode(text), fields: {} }));
+  const initial = parameterHash(policy);
   const trainer = new LMPPOTrainer({ policy, tokenizer, dataset: prompts, rewardFuncs: [letterA], config: config.ppo });
   let reward = 0;
   for (let i = 0; i < config.updates; i++) reward = (await trainer.step())['reward'];
+  const final = parameterHash(policy);
+  trainer.free();
+  policy.free();
+  return { initial, final, reward };
+}
+
+/** FNV-1a (32 bits) over every parameter's f32 bytes (policy, then value head): integer math only. */
+function parameterHash(model) {
   let h = 0x811c9dc5;
-  for (const p of policy.parameters()) {
+  for (const p of model.parameters()) {
     const data = p.toArray();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
   }
-  trainer.free();
-  policy.free();
-  return { hash: (h >>> 0).toString(16).padStart(8, '0'), reward };
-}
-
-/** Runs both builds and returns the line a runtimes test can read. */
-export async function ppoBoth(runtime, sources = {}) {
-  const simd = await ppoHash(await init({ simd: true, source: sources.simd }));
-  const scalar = await ppoHash(await init({ simd: false, source: sources.scalar }));
-  return `novarl-rlhf-ppo ${JSON.stringify({ runtime, simd: simd.hash, scalar: scalar.hash, reward: simd.reward })}`;
+  return (h >>> 0).toString(16).padStart(8, '0');
 }
 
 // Run as a script (Bun and Deno set import.meta.main; Node 20 sets import.meta.filename)
 const isMain = import.meta.main ?? (typeof process !== 'undefined' && import.meta.filename !== undefined && import.meta.filename === process.argv[1]);
 if (isMain) {
   const runtime = typeof Deno !== 'undefined' ? 'deno' : typeof Bun !== 'undefined' ? 'bun' : 'node';
-  console.log(await ppoBoth(runtime));
+  const simd = await ppoHash(await init({ simd: true }));
+  const scalar = await ppoHash(await init({ simd: false }));
+  console.log(`novarl-rlhf-ppo ${JSON.stringify({ runtime, simd, scalar })}`);
 }

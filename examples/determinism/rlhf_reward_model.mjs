@@ -13,17 +13,18 @@ export const config = {
   steps: 3,
 };
 
-/** Trains on `core` and returns the hex FNV-1a of the reward model's parameters. */
+/** Trains on `core` and returns the hex FNV-1a hashes of the reward model's initial and final parameters. */
 export async function rewardModelHash(core) {
   const tokenizer = Tokenizer.train(dpoConfig.corpus.repeat(3), { vocabSize: 280 });
   seed(config.initSeed, core);
   const model = new GPTRewardModel({ ...dpoConfig.model, vocabSize: tokenizer.vocabSize }, { padTokenId: tokenizer.eosTokenId, core });
+  const initial = parameterHash(model);
   const trainer = new RewardModelTrainer({ model, tokenizer, pairs: rulePairs(), config: config.trainer });
   for (let i = 0; i < config.steps; i++) await trainer.step();
-  const hash = parameterHash(model);
+  const final = parameterHash(model);
   trainer.free();
   model.free();
-  return hash;
+  return { initial, final };
 }
 
 const isMain = import.meta.main ?? (typeof process !== 'undefined' && import.meta.filename !== undefined && import.meta.filename === process.argv[1]);
