@@ -11,7 +11,8 @@
 // server: a field the request omits takes the model's generation_config.json default in vLLM,
 // and sampling under other settings than the trainer scores with is the ratio-near-2 mismatch
 // TRL's users report. vLLM also ends a row at the model's EOS even when stop_token_ids omits it,
-// so pass the EOS in stopTokenIds (the local engine only stops at stopTokenIds).
+// so pass the EOS in stopTokenIds (the local engine only stops at stopTokenIds). Serve vLLM with
+// `--logprobs-mode processed_logprobs`: its default reports log-probs before temperature.
 //
 // After a failed weight sync (weight_sync.ts) the engine refuses every request with the sync's
 // WeightSyncError until a later sync succeeds: no rollout comes from unknown weights.
