@@ -50,6 +50,45 @@ function sdkAsExternal(mainBundle: string): Plugin {
   };
 }
 
+// An SDK module bundled on its own (novarl/sentiment) imports the SDK only as '../index': that
+// import becomes the main bundle, external, so there is one SDK (one ValueError class) per app.
+function publicEntryAsExternal(mainBundle: string): Plugin {
+  const publicEntry = resolve('sdk/index');
+  return {
+    name: 'public-entry-as-external',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (!args.importer.startsWith(resolve('sdk'))) return undefined;
+        const target = resolve(args.resolveDir, args.path).replace(/\.ts$/, '');
+        if (target === publicEntry) return { path: mainBundle, external: true };
+        return { errors: [{ text: `${args.importer} imports ${args.path}: a subpath entry may import only the SDK's public entry, sdk/index.ts` }] };
+      });
+    },
+  };
+}
+
+// The server (sdk/serve/, the subpath `novarl/serve`, and the `novarl` bin) likewise imports the
+// SDK only through its public entry, which stays external: the main bundle of its flavour, so
+// the GPT a user passes to createServeApp is the app's own GPT class. The CLI in turn imports the
+// server's Node bundle. hono and @hono/node-server are dependencies, left external.
+function serveExternals(externals: Record<string, string>): Plugin {
+  const mapped = new Map(Object.entries(externals).map(([source, bundle]) => [resolve(source), bundle]));
+  const serveDir = resolve('sdk/serve');
+  return {
+    name: 'serve-externals',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        const target = resolve(args.resolveDir, args.path).replace(/\.ts$/, '');
+        const bundle = mapped.get(target);
+        if (bundle) return { path: bundle, external: true };
+        if (!target.startsWith(serveDir)) return { errors: [{ text: `${args.importer} imports ${args.path}: the server may import only the SDK's public entry, sdk/index.ts` }] };
+        return undefined;
+      });
+    },
+  };
+}
+
 // The types of the subpaths novarl/wasm/simd and novarl/wasm/scalar: what workerd (a CompiledWasm
 // module rule) and wrangler give for an imported .wasm, the value init({ source }) takes there.
 const WASM_DECLARATION = `// The core as a compiled module: what workerd and wrangler give for an imported .wasm.
@@ -75,7 +114,7 @@ export default defineConfig([
     entry: { index: 'sdk/index.ts' },
     // One rollup run for both declaration files, so dist/gpu.d.ts imports the SDK's types from
     // ./index.js instead of declaring a second Tensor class.
-    dts: { entry: { index: 'sdk/index.ts', gpu: 'kernels/index.ts' } },
+    dts: { entry: { index: 'sdk/index.ts', gpu: 'kernels/index.ts', serve: 'sdk/serve/index.ts' } },
     external: ['node:fs/promises', 'node:fs', 'node:path', 'node:url'],
     async onSuccess() {
       mkdirSync('dist', { recursive: true });
@@ -90,6 +129,20 @@ export default defineConfig([
     entry: { 'index.browser': 'sdk/index.browser.ts' },
     esbuildPlugins: [noNodeBuiltins],
   },
+  // The sentiment reward, 'novarl/sentiment', in the same two flavours as the GPU plug-in (each
+  // imports its own main bundle, so its ValueError is the SDK's), with the `sentiment` package
+  // (MIT, pure JavaScript, no node: import) bundled in: installing NovaRL pulls no runtime dependency.
+  ...(['sentiment', 'sentiment.browser'] as const).map((name) => ({
+    ...shared,
+    entry: { [name]: 'sdk/rewards/sentiment.ts' },
+    noExternal: ['sentiment'],
+    // Its own declaration file: it only names interfaces (NamedRewardFunction), so a structural copy is the same type.
+    ...(name === 'sentiment' ? { dts: { entry: { sentiment: 'sdk/rewards/sentiment.ts' } } } : {}),
+    esbuildOptions(options: { mainFields?: string[] }) {
+      options.mainFields = ['module', 'main']; // platform 'neutral' reads no main field; sentiment has only "main"
+    },
+    esbuildPlugins: [publicEntryAsExternal(name === 'sentiment' ? './index.js' : './index.browser.js')],
+  })),
   // The GPU plug-in. gpu.js is an optional peer dependency, imported lazily by kernels/gpujs.ts.
   {
     ...shared,
@@ -102,5 +155,27 @@ export default defineConfig([
     entry: { 'gpu.browser': 'kernels/index.ts' },
     external: ['gpu.js'],
     esbuildPlugins: [sdkAsExternal('./index.browser.js')],
+  },
+  // The server: novarl/serve for Node, Bun and Deno (with serveNode), and for browsers and workerd.
+  {
+    ...shared,
+    entry: { serve: 'sdk/serve/index.ts' },
+    external: ['hono', '@hono/node-server'],
+    esbuildPlugins: [serveExternals({ 'sdk/index': './index.js' })],
+  },
+  {
+    ...shared,
+    entry: { 'serve.browser': 'sdk/serve/index.browser.ts' },
+    external: ['hono'],
+    esbuildPlugins: [serveExternals({ 'sdk/index': './index.browser.js' })],
+  },
+  // `novarl serve <dir>`: package.json "bin"
+  {
+    ...shared,
+    entry: { cli: 'sdk/serve/cli.ts' },
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+    external: ['node:process'],
+    esbuildPlugins: [serveExternals({ 'sdk/index': './index.js', 'sdk/serve/index': './serve.js' })],
   },
 ]);

@@ -11,6 +11,7 @@ import { benchGptTrain } from './gpt_train';
 import { benchElementwise } from './elementwise';
 import { benchMatmul } from './matmul';
 import { benchPpoStep } from './ppo_step';
+import { benchServeLoad } from './serve_load';
 import { printJsonLines, printTable, type BenchFn, type BenchRow } from './util';
 
 const BENCHES: { name: string; run: BenchFn }[] = [
@@ -20,6 +21,7 @@ const BENCHES: { name: string; run: BenchFn }[] = [
   { name: 'generate', run: benchGenerate },
   { name: 'gpt_train', run: benchGptTrain },
   { name: 'elementwise', run: benchElementwise },
+  { name: 'serve_load', run: (options) => benchServeLoad(options) },
 ];
 
 async function main(argv: string[]): Promise<void> {

@@ -292,7 +292,7 @@ export function sha256(data: string | Uint8Array): string {
 }
 
 /** Where the validation tail starts: the first paragraph break after (1 - fraction) of the text. */
-function splitPoint(text: string, fraction: number): number {
+export function splitPoint(text: string, fraction: number): number {
   const at = Math.floor(text.length * (1 - fraction));
   const paragraph = text.indexOf('\n\n', at);
   return paragraph === -1 || paragraph > at + 2000 ? at : paragraph;

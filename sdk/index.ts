@@ -107,3 +107,26 @@ export { checkCompletionResponse, type CheckedChoice, type CheckedResponse, type
 export { HttpTransport, realSleep, type HttpTransportOptions, type HttpRequest, type HttpResponse, type RetryEvent, type Sleep } from './engines/http_transport';
 export { resolveRetryOptions, isRetryableStatus, backoffDelayMs, parseRetryAfterMs, type RetryOptions, type ResolvedRetryOptions } from './engines/retry_policy';
 export { NovaRLServerWeightSync, VllmReloadWeightSync, NoWeightSync, type WeightSync, type VllmReloadWeightSyncOptions } from './engines/weight_sync';
+// RLHF data: prompt datasets, reward functions and their scoring, preference pairs, the completions table
+// (the sentiment reward is its own entry, 'novarl/sentiment', so the core keeps no runtime dependencies)
+export { PromptDataset, type PromptEntry, type PromptDatasetOptions, type PromptDatasetState } from './lm/prompt_dataset';
+export { type DatasetPosition } from './lm/dataset_source';
+export { scoreRewards, checkRewardFuncs, type ScoredRewards } from './rewards/reward_funcs';
+export { ruleReward, lengthReward, containsReward, regexReward, exactMatchReward, eosReward, type RewardOptions, type LengthRewardOptions, type MatchRewardOptions } from './rewards/rule_rewards';
+export { PreferencePairs, buildPreferencePairs, type PreferencePair, type PreferencePairEntry, type PreferencePairsOptions, type PreferencePairsState, type BuildPreferencePairsOptions, type BuiltPreferencePairs } from './lm/preference_pairs';
+export { CompletionsTable, completionRows, readCompletionsTable, formatCompletionsTable, toRecordLine, type CompletionRow, type CompletionRecord, type CompletionsTableOptions } from './observability/completions_table';
+// Reward model and DPO (issue 11 items 4 and 5): preference pairs as token ids, a GPT2ForSequenceClassification-shaped
+// reward model with the Bradley-Terry loss and its trainer, a learned reward as a reward function, DPO / IPO / hinge
+export { encodePairs, checkPairLengths, type PairInput, type EncodedPair, type PairTokenizer, type PairEncodingOptions } from './lm/pair_encoding';
+export { logSigmoid } from './core/log_sigmoid';
+export { GPTRewardModel, lastNonPaddingIndex, type GPTRewardModelOptions } from './algos/reward_model/model';
+export { bradleyTerryLoss, preferenceStats, type BradleyTerryInput } from './algos/reward_model/loss';
+export { resolveRewardModelConfig, type RewardModelConfig, type ResolvedRewardModelConfig } from './algos/reward_model/config';
+export { RewardModelTrainer, type RewardModelTrainerOptions, type RewardModelMetrics } from './algos/reward_model/trainer';
+export { encodeRewardModelHuggingFace, decodeRewardModelHuggingFace, saveRewardModelHuggingFace, loadRewardModelHuggingFace, type RewardModelSaveOptions, type LoadedRewardModel } from './algos/reward_model/huggingface';
+export { rewardModelReward, type RewardModelRewardOptions } from './algos/reward_model/reward';
+export { dpoLoss, DPO_LOSS_TYPES, type DpoLossType, type DpoLossInput } from './algos/dpo/loss';
+export { pairSequenceBatch, pairLogps, type PairLogps } from './algos/dpo/sequence_logps';
+export { resolveDPOConfig, type DPOConfig, type ResolvedDPOConfig } from './algos/dpo/config';
+export { DPOTrainer, type DPOTrainerOptions } from './algos/dpo/trainer';
+export { writeHuggingFaceDirectory, readHuggingFaceDirectory } from './io/huggingface';

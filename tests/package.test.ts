@@ -52,7 +52,7 @@ describe('the packed tarball', () => {
     expect(paths).toContain('LICENSE');
     expect(paths).toContain('README.md');
     expect(paths).toContain('package.json');
-    for (const file of ['index.js', 'index.browser.js', 'index.d.ts', 'gpu.js', 'gpu.browser.js', 'gpu.d.ts', 'wasm.d.ts', 'novarl.simd.wasm', 'novarl.scalar.wasm']) {
+    for (const file of ['index.js', 'index.browser.js', 'index.d.ts', 'gpu.js', 'gpu.browser.js', 'gpu.d.ts', 'sentiment.js', 'sentiment.browser.js', 'sentiment.d.ts', 'wasm.d.ts', 'novarl.simd.wasm', 'novarl.scalar.wasm']) {
       expect(paths).toContain(`dist/${file}`);
     }
     const outside = paths.filter((p) => !p.startsWith('dist/') && !['LICENSE', 'README.md', 'package.json'].includes(p));
@@ -89,7 +89,8 @@ describe('installed into a fresh project', () => {
     project = join(work, 'app');
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    // The package has no dependencies and gpu.js is an optional peer, so this needs no registry.
+    // The dependencies (hono, @hono/node-server: the server's) come from npm's cache, so this
+    // needs no registry; gpu.js is an optional peer.
     const install = sh('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], project);
     expect(install.status, install.all).toBe(0);
     expect(existsSync(join(project, 'node_modules/novarl/dist/gpu.js'))).toBe(true);
@@ -136,6 +137,32 @@ console.log(JSON.stringify({
       expectOneSdk(sh(binary, runtime === 'deno' ? ['run', '--allow-read', 'check.mjs'] : ['check.mjs'], project));
     }, TIMEOUT_MS);
   }
+
+  it("serves with 'novarl/serve' on the app's own SDK, and installs the novarl bin", () => {
+    writeFileSync(
+      join(project, 'serve.mjs'),
+      `import * as novarl from 'novarl';
+import { createServeApp } from 'novarl/serve';
+const core = await novarl.init({ setDefault: false });
+const tokenizer = novarl.Tokenizer.train('the cat sat on the mat. the dog sat on the log.', { vocabSize: 270 });
+const model = new novarl.GPT({ vocabSize: tokenizer.vocabSize, nPositions: 16, nLayer: 1, nHead: 1, nEmbd: 8 }, { core });
+const app = createServeApp({ model, tokenizer, modelName: 'm' });
+const post = (body) => app.fetch(new Request('http://local/v1/completions', { method: 'POST', body: JSON.stringify(body) }));
+const ok = await (await post({ prompt: 'the cat', max_tokens: 3, seed: 1, return_token_ids: true })).json();
+const bad = await post({ prompt: 'the cat', max_tokens: 0 });
+console.log(JSON.stringify({ resolved: import.meta.resolve('novarl/serve'), health: await (await app.fetch(new Request('http://local/health'))).json(), tokens: ok.choices[0].token_ids.length, bad: bad.status }));
+app.close();
+`,
+    );
+    const run = sh(process.execPath, ['serve.mjs'], project);
+    expect(run.status, run.all).toBe(0);
+    const seen = JSON.parse(run.out.trim().split('\n').pop()!);
+    expect(relative(project, fileURLToPath(seen.resolved))).toBe('node_modules/novarl/dist/serve.js');
+    expect(seen).toMatchObject({ health: { status: 'ok', model: 'm', weights_version: 0 }, tokens: 3, bad: 400 });
+    const bin = sh(join(project, 'node_modules/.bin/novarl'), ['serve'], project);
+    expect(bin.status, bin.all).toBe(2);
+    expect(bin.err).toMatch(/usage: novarl serve <hf-dir>/);
+  }, TIMEOUT_MS);
 
   /** What check.mjs printed: both entries resolved in the installed package, sharing one SDK. */
   function expectOneSdk(run: ReturnType<typeof sh>): void {
@@ -204,6 +231,41 @@ export async function main(device: Device): Promise<number> {
     expect(await bundled('browser')).toEqual(['node_modules/novarl/dist/gpu.browser.js', 'node_modules/novarl/dist/index.browser.js']);
     expect(await bundled('node')).toEqual(['node_modules/novarl/dist/gpu.js', 'node_modules/novarl/dist/index.js']);
   }, TIMEOUT_MS);
+
+  // The sentiment reward subpath: the `sentiment` package bundled into it (nothing to install),
+  // importing the app's own SDK bundle, so its errors are the SDK's.
+  it("imports 'novarl/sentiment' under Node, Bun and Deno with the sentiment package bundled in", () => {
+    expect(existsSync(join(project, 'node_modules/sentiment'))).toBe(false);
+    writeFileSync(
+      join(project, 'sentiment.mjs'),
+      `import { ValueError } from 'novarl';
+import { sentimentReward, sentimentScore } from 'novarl/sentiment';
+let sameError = false;
+try { sentimentReward({ measure: 'mean' }); } catch (error) { sameError = error instanceof ValueError; }
+console.log(JSON.stringify({ resolved: import.meta.resolve('novarl/sentiment'), score: sentimentScore('Cats are stupid.', 'score'), rewards: sentimentReward().fn(['p', 'p'], ['I love cats, but I am allergic to them.', '']), sameError }));
+`,
+    );
+    for (const runtime of ['node', 'bun', 'deno'] as const) {
+      const binary = runtime === 'node' ? process.execPath : join(BIN, runtime);
+      if (runtime !== 'node' && sh(binary, ['--version'], project).status !== 0) continue; // that runtime does not run here
+      const run = sh(binary, runtime === 'deno' ? ['run', '--allow-read', 'sentiment.mjs'] : ['sentiment.mjs'], project);
+      expect(run.status, `${runtime}: ${run.all}`).toBe(0);
+      const seen = JSON.parse(run.out.trim().split('\n').pop()!);
+      expect(relative(project, fileURLToPath(seen.resolved)), runtime).toBe('node_modules/novarl/dist/sentiment.js');
+      expect([seen.score, seen.rewards, seen.sameError], runtime).toEqual([-2, [1 / 9, 0], true]);
+    }
+  }, TIMEOUT_MS);
+
+  it("bundles 'novarl/sentiment' in the flavour of each platform, beside the same SDK bundle", async () => {
+    const { build } = await import('esbuild');
+    writeFileSync(join(project, 'sentiment_app.mjs'), "export { init } from 'novarl';\nexport { sentimentReward } from 'novarl/sentiment';\n");
+    const bundled = async (platform: 'browser' | 'node') => {
+      const result = await build({ entryPoints: [join(project, 'sentiment_app.mjs')], absWorkingDir: project, bundle: true, format: 'esm', platform, write: false, metafile: true, logLevel: 'silent' });
+      return Object.keys(result.metafile.inputs).filter((path) => path.startsWith('node_modules/novarl/')).sort();
+    };
+    expect(await bundled('browser')).toEqual(['node_modules/novarl/dist/index.browser.js', 'node_modules/novarl/dist/sentiment.browser.js']);
+    expect(await bundled('node')).toEqual(['node_modules/novarl/dist/index.js', 'node_modules/novarl/dist/sentiment.js']);
+  }, TIMEOUT_MS);
 });
 
 describe('layers: the GPU plug-in on top of the SDK (docs/architecture.md, "Layers")', () => {
@@ -232,5 +294,33 @@ describe('layers: the GPU plug-in on top of the SDK (docs/architecture.md, "Laye
     }
     expect(readFileSync(join(ROOT, 'dist/gpu.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.js';/m);
     expect(readFileSync(join(ROOT, 'dist/gpu.browser.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.browser\.js';/m);
+  });
+
+  it('the sentiment word list is only in novarl/sentiment, which imports its own flavour of the main bundle', () => {
+    // 'abhorrent' is an AFINN-165 entry (-3): the word list is bundled into the subpath only.
+    for (const file of ['index.js', 'index.browser.js']) expect(readFileSync(join(ROOT, 'dist', file), 'utf8').includes('abhorrent'), `the word list in dist/${file}`).toBe(false);
+    expect(readFileSync(join(ROOT, 'dist/sentiment.js'), 'utf8')).toMatch(/abhorrent/);
+    expect(readFileSync(join(ROOT, 'dist/sentiment.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.js';/m);
+    expect(readFileSync(join(ROOT, 'dist/sentiment.browser.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.browser\.js';/m);
+    for (const file of ['sentiment.js', 'sentiment.browser.js']) expect(readFileSync(join(ROOT, 'dist', file), 'utf8')).not.toMatch(/from ['"]node:|import\(['"]node:/);
+  });
+
+  // The server (novarl/serve, sdk/serve/): the core entry imports nothing of it nor of hono;
+  // its bundles import the main bundle of their flavour, and its browser/workerd one no node:.
+  it('the main bundles hold nothing of the server; the server bundles import them', () => {
+    const outside = sources('sdk')
+      .filter((file) => !file.startsWith('sdk/serve/'))
+      .flatMap((file) => importsOf(file).filter((spec) => spec.includes('serve') || spec.includes('hono')).map((spec) => `${file}: ${spec}`));
+    expect(outside).toEqual([]);
+    for (const file of ['index.js', 'index.browser.js', 'index.d.ts']) {
+      const text = readFileSync(join(ROOT, 'dist', file), 'utf8');
+      for (const word of ['createServeApp', "'hono", '"hono', '@hono/']) expect(text.includes(word), `${word} in dist/${file}`).toBe(false);
+    }
+    expect(readFileSync(join(ROOT, 'dist/serve.js'), 'utf8')).toMatch(/^import \{[^}]+\} from '\.\/index\.js';/m);
+    const browser = readFileSync(join(ROOT, 'dist/serve.browser.js'), 'utf8');
+    expect(browser).toMatch(/^import \{[^}]+\} from '\.\/index\.browser\.js';/m);
+    expect(browser).not.toMatch(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']node:/);
+    expect(browser.includes('@hono/node-server')).toBe(false);
+    expect(readFileSync(join(ROOT, 'dist/cli.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\nimport \{[^}]+\} from '\.\/serve\.js';/);
   });
 });

@@ -142,6 +142,29 @@ export class TokenizerError extends NovaRLError {
   }
 }
 
+/** How a reward function failed (sdk/rewards/reward_funcs.ts). */
+export type RewardFunctionProblem =
+  | 'threw' // the function threw or its promise rejected (the original error is `cause`)
+  | 'not-array' // it returned something other than an array of numbers
+  | 'wrong-length' // its array does not have one reward per completion
+  | 'not-finite'; // a reward is NaN, infinite or not a number
+
+/** A reward function that failed; names the function, and the row and value where there is one. */
+export class RewardFunctionError extends NovaRLError {
+  override name = 'RewardFunctionError';
+  constructor(
+    message: string,
+    /** The failing function's name (NamedRewardFunction.name). */
+    readonly functionName: string,
+    readonly problem: RewardFunctionProblem,
+    /** The completion row concerned ('not-finite'). */
+    readonly row?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Remote completion engines (sdk/engines/openai_compatible.ts, sdk/engines/weight_sync.ts)
 

@@ -424,7 +424,14 @@ function siblings(path: PathModule, dir: string): { parent: string; previous: st
  * byte is written.
  */
 export async function saveHuggingFace(dir: string, model: GPT, options: HuggingFaceDiskSaveOptions = {}): Promise<void> {
-  const files = encodeHuggingFace(model, options);
+  await writeHuggingFaceDirectory(dir, encodeHuggingFace(model, options), options);
+}
+
+/**
+ * Writes already encoded model files (name -> bytes) as the directory `dir` with saveHuggingFace's
+ * crash-safe swap: for other Hugging Face layouts (the reward model's GPT2ForSequenceClassification).
+ */
+export async function writeHuggingFaceDirectory(dir: string, files: Record<string, Uint8Array>, options: Pick<HuggingFaceDiskSaveOptions, 'afterEachStep'> = {}): Promise<void> {
   const { fs, path } = await fileSystem('saveHuggingFace');
   const notify = async (step: HuggingFaceSaveStep): Promise<void> => {
     await options.afterEachStep?.(step);
@@ -492,6 +499,18 @@ export async function saveHuggingFace(dir: string, model: GPT, options: HuggingF
  * between its two renames, the `.previous` directory beside it), checking every file.
  */
 export async function loadHuggingFace(dir: string, options: HuggingFaceLoadOptions = {}): Promise<LoadedHuggingFace> {
+  const { files, fromPrevious } = await readHuggingFaceDirectory(dir);
+  const loaded = decodeHuggingFace(files, options);
+  if (fromPrevious) loaded.fromPrevious = true;
+  return loaded;
+}
+
+/**
+ * Reads a model directory's files (config.json, model.safetensors, generation_config.json and
+ * the tokenizer's) as bytes, from `dir` or, when a save was killed between its two renames, from
+ * its `.previous`: loadHuggingFace's reading, for other layouts to decode.
+ */
+export async function readHuggingFaceDirectory(dir: string): Promise<{ files: Record<string, Uint8Array>; fromPrevious: boolean }> {
   const { fs, path } = await fileSystem('loadHuggingFace');
   let source = path.resolve(dir);
   let fromPrevious = false;
@@ -517,7 +536,5 @@ export async function loadHuggingFace(dir: string, options: HuggingFaceLoadOptio
       throw ioError('read', file, error);
     }
   }
-  const loaded = decodeHuggingFace(files, options);
-  if (fromPrevious) loaded.fromPrevious = true;
-  return loaded;
+  return { files, fromPrevious };
 }
