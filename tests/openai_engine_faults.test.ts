@@ -1,5 +1,6 @@
 // Faults between the OpenAI-compatible engine and its server, injected by a proxy (node:http,
-// loopback only) in front of the test double upstream (tests/openai_upstream.ts). For each fault:
+// loopback only) in front of NovaRL's own server (sdk/serve on @hono/node-server, its model on
+// its own core). For each fault:
 // the engine retries and then succeeds, or fails with the typed error the spec asks for; every
 // test is bounded in time (timeouts of a few hundred ms, backoff waits injected).
 // Last, a minimal trainer loop: a rollout that fails loses nothing already collected, a failed
@@ -28,7 +29,8 @@ import {
   type LmRollout,
   type OpenAICompatibleEngineOptions,
 } from '../sdk/index';
-import { readBody, startUpstream, type Upstream } from './openai_upstream';
+import { createServeApp, serveNode, type RunningServer, type ServeApp } from '../sdk/serve/index';
+import { readBody } from './openai_upstream';
 
 /** What the proxy does to one request. */
 type Fault =
@@ -42,7 +44,8 @@ type Fault =
 
 let tokenizer: Tokenizer;
 let policy: GPT;
-let upstream: Upstream;
+let app: ServeApp;
+let upstream: RunningServer;
 let proxy: Server;
 let proxyUrl: string;
 let faults: Fault[] = [];
@@ -54,7 +57,12 @@ beforeAll(async () => {
   seed(4);
   policy = new GPT({ vocabSize: tokenizer.vocabSize, nLayer: 1, nHead: 2, nEmbd: 16, nPositions: 48 });
   for (const [name, p] of policy.namedParameters()) if (name.startsWith('transformer.wte')) normal_(p, 0, 0.5);
-  upstream = await startUpstream(policy);
+  // the server's copy of the policy, on its own core
+  const served = new GPT(policy.config, { init: false, core: await init({ setDefault: false }) });
+  const source = new Map(policy.namedParameters());
+  for (const [name, p] of served.namedParameters()) p.set(source.get(name)!.toArray());
+  app = createServeApp({ model: served, tokenizer, modelName: 'tiny', batchWindowMs: 1 });
+  upstream = await serveNode(app, { port: 0 });
   proxy = createServer((req, res) => {
     void (async () => {
       proxied++;
@@ -97,6 +105,7 @@ afterAll(async () => {
   proxy.closeAllConnections();
   await new Promise<void>((r) => proxy.close(() => r()));
   await upstream.close();
+  app.close({ freeModel: true });
   policy.free();
 });
 
