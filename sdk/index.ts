@@ -130,3 +130,26 @@ export { pairSequenceBatch, pairLogps, type PairLogps } from './algos/dpo/sequen
 export { resolveDPOConfig, type DPOConfig, type ResolvedDPOConfig } from './algos/dpo/config';
 export { DPOTrainer, type DPOTrainerOptions } from './algos/dpo/trainer';
 export { writeHuggingFaceDirectory, readHuggingFaceDirectory } from './io/huggingface';
+// GRPO and RLOO for language models (TRL's GRPOTrainer and RLOOTrainer): group-relative and
+// leave-one-out advantages, their losses, the trainers, and their checkpoints
+export { GRPOTrainer, type GRPOTrainerOptions } from './algos/grpo/trainer';
+export { defaultGRPOConfig, resolveGRPOConfig, type GRPOConfig, type GRPOLossType, type ScaleRewards } from './algos/grpo/config';
+export { groupRelativeAdvantages, unbiasedStd, STD_EPSILON, type GroupAdvantages } from './algos/grpo/advantages';
+export { grpoLoss, type GrpoLossInput, type GrpoLossOutput } from './algos/grpo/loss';
+export { RLOOTrainer, type RLOOTrainerOptions } from './algos/rloo/trainer';
+export { defaultRLOOConfig, resolveRLOOConfig, type RLOOConfig } from './algos/rloo/config';
+export { leaveOneOutAdvantages, sequenceKl } from './algos/rloo/advantages';
+export { rlooLoss, type RlooLossInput, type RlooLossOutput } from './algos/rloo/loss';
+export { LmGroupTrainer, samplingSeed, type LmTrainerOptions, type MetricsLogger, type CompletionsSink, type AdvantageResult } from './algos/lm/trainer';
+export { defaultLmTrainerConfig, type LmTrainerConfig } from './algos/lm/config';
+export { CyclingPrompts, promptSource, type PromptSource } from './algos/lm/prompt_source';
+export { lmTrainerCheckpointState, saveLmTrainer, loadLmTrainer, restoreLmTrainer } from './algos/lm/checkpoint';
+
+// PPO for language models (issue 11 item 2): LMPPOTrainer, the InstructGPT / TRL PPOTrainer recipe
+export { LMPPOTrainer, type LMPPOTrainerOptions, type LMPPOTrainerState, type LmPpoCompletionsSink } from './algos/ppo_lm/trainer';
+export { resolveLMPPOConfig, LM_PPO_DEFAULTS, type LMPPOConfig } from './algos/ppo_lm/config';
+export { lmAdvantages, maskedWhiten, type LmAdvantageInput, type LmAdvantages } from './algos/ppo_lm/advantages';
+export { SequencePolicy, criticValues } from './algos/ppo_lm/policy';
+export { lmPpoStep, type LmPpoTargets, type LmPpoStepOptions } from './algos/ppo_lm/step';
+export { ArrayPromptSource } from './algos/ppo_lm/prompts';
+export { lmPpoCheckpointState, saveLmPpoCheckpoint, loadLmPpoCheckpoint, restoreLmPpoTrainer } from './algos/ppo_lm/checkpoint';

@@ -37,4 +37,8 @@ export interface RolloutBatch {
   readonly mask: Tensor;
   /** Every mask entry is 1: losses take plain means (the same bits as no mask at all). */
   readonly dense: boolean;
+  /** Optional (B, S) attention mask over the observation tokens (padded sequences), handed to the policy's scoreTokens. */
+  readonly attentionMask?: Tensor;
+  /** Optional (B, T) weights that multiply each token's policy loss (truncated importance sampling); the mean stays over `mask`. */
+  readonly policyLossWeights?: Tensor;
 }

@@ -4,5 +4,5 @@ export type { Buffer, Transition } from './buffer';
 export type { RolloutEngine, ActingPolicy, ActResult, RolloutStats } from './rollout_engine';
 export type { Trainer, Metrics } from './trainer';
 export type { RolloutBatch } from './batch';
-export type { PolicyWithValue, PolicyOutput } from './policy';
+export type { PolicyWithValue, PolicyOutput, ScoredTokens } from './policy';
 export type { TrainerMetrics } from './trainer';

@@ -17,4 +17,16 @@ export interface PolicyOutput {
 export interface PolicyWithValue {
   forward(observations: Tensor): PolicyOutput;
   parameters(): Parameter[];
+  /**
+   * Optional, for padded token sequences (a language model): score the taken tokens of some
+   * batch rows directly, given the rows' attention mask. When present, ppoStep calls it instead
+   * of forward() + log-softmax, so the log-probs come from the same computation as the rollout's.
+   */
+  scoreTokens?(observations: Tensor, actions: Tensor, attentionMask?: Tensor): ScoredTokens;
+}
+
+/** What scoreTokens gives for mb rows of T taken tokens. */
+export interface ScoredTokens extends PolicyOutput {
+  /** (mb, T) log-probabilities of the taken tokens. */
+  logProbs: Tensor;
 }

@@ -17,7 +17,10 @@
 //     if targetKl and approxKl > targetKl: stop
 //
 // The policy is any PolicyWithValue (logits and values for batch rows), so a transformer with a
-// value head trains the same way as the ActorCritic.
+// value head trains the same way as the ActorCritic. For padded token sequences (PPO for language
+// models, sdk/algos/ppo_lm/) the batch carries an attention mask, the policy scores its tokens
+// itself (scoreTokens), and optional per-token weights multiply the policy loss (truncated
+// importance sampling).
 
 import type { Core } from '../../core/core';
 import { NumericError, ValueError } from '../../core/errors';
@@ -73,6 +76,10 @@ export interface PpoStepStats {
   klLoss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
+  /** Mean entropy of the policy's distributions over the (masked) steps (TRL's policy/entropy_avg). */
+  entropy: number;
+  /** Fraction of (masked) steps where the clipped value error was the larger (TRL's val/clipfrac_avg; 0 without clipping). */
+  valueClipfrac: number;
   /** Epochs run (fewer than config.epochs when targetKl stopped the step). */
   epochs: number;
   /** Minibatches run. */
@@ -103,7 +110,7 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
   const shuffle = options.shuffle ?? true;
   const where = options.label ? ` at ${options.label}` : '';
   const params = policy.parameters();
-  const sums = { policyLoss: 0, valueLoss: 0, objectiveUnclipped: 0, clipfrac: 0, approxKl: 0, oldApproxKl: 0, klLoss: 0, gradNorm: 0 };
+  const sums = { policyLoss: 0, valueLoss: 0, objectiveUnclipped: 0, clipfrac: 0, approxKl: 0, oldApproxKl: 0, klLoss: 0, gradNorm: 0, entropy: 0, valueClipfrac: 0 };
   let last = { policyLoss: 0, valueLoss: 0, clipfrac: 0, approxKl: 0 };
   let count = 0;
   let epochsRun = 0;
@@ -128,16 +135,14 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
         let advantages = take(batch.advantages);
         if (c.normalizeAdvantages) advantages = Tensor.from(whiten(advantages.view()), advantages.shape, { core });
 
-        const { logits, values: newValues } = policy.forward(observations);
-        // single steps: logits (mb, A) with actions (mb); sequences: (mb, T, V) with (mb, T)
-        const logProbs = logProbOf(logits, T === 1 ? actions.reshape([minibatchSize]) : actions).reshape([minibatchSize, T]);
-        const values = newValues.reshape([minibatchSize, T]);
+        const { logits, logProbs, values } = scoreMinibatch(policy, observations, actions, batch.attentionMask && take(batch.attentionMask), minibatchSize, T);
 
         // pgLoss = mean(max(pgLoss1, pgLoss2)), pgLoss1 = -A ratio, pgLoss2 = -A clip(ratio); ratio = exp(logratio)
-        const pg = ppoClipLoss({ logp: logProbs, oldLogp: oldLogProbs, advantages, mask, clipRange: c.clipRange });
+        const pg = policyLoss(logProbs, oldLogProbs, advantages, mask, batch.policyLossWeights && take(batch.policyLossWeights), c.clipRange);
         approxKl = pg.approxKl;
         // vLoss: (clipped) squared error against the returns
-        const vLoss = valueLoss({ values, oldValues: c.valueClip > 0 ? take(batch.values) : undefined, returns: take(batch.returns), mask, clipRange: c.valueClip }).loss;
+        const value = valueLoss({ values, oldValues: c.valueClip > 0 ? take(batch.values) : undefined, returns: take(batch.returns), mask, clipRange: c.valueClip });
+        const vLoss = value.loss;
         const meanOf = (x: Tensor) => (mask ? maskedMean(x, mask) : x.mean());
         const entropy = meanOf(entropyFromLogits(logits));
         let loss = pg.loss.sub(entropy.mul(c.entropyCoef)).add(vLoss.mul(c.valueCoef));
@@ -169,6 +174,8 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
         sums.approxKl += pg.approxKl;
         sums.oldApproxKl += pg.oldApproxKl;
         sums.klLoss += klLoss;
+        sums.entropy += entropy.item();
+        sums.valueClipfrac += value.clipfrac;
         count++;
         core.endStep();
       }
@@ -181,6 +188,30 @@ export function ppoStep(policy: PolicyWithValue, batch: RolloutBatch, config: Pp
   }
   for (const key of Object.keys(sums) as (keyof typeof sums)[]) sums[key] /= count;
   return { ...sums, epochs: epochsRun, minibatches: count, last };
+}
+
+/** logits, log-probs of the taken actions (mb, T) and values (mb, T) of one minibatch. */
+function scoreMinibatch(policy: PolicyWithValue, observations: Tensor, actions: Tensor, attentionMask: Tensor | undefined, mb: number, T: number) {
+  // a sequence policy scores its tokens itself (attention mask, the rollout's own log-prob computation)
+  if (policy.scoreTokens) return policy.scoreTokens(observations, actions, attentionMask);
+  const { logits, values } = policy.forward(observations);
+  // single steps: logits (mb, A) with actions (mb); sequences: (mb, T, V) with (mb, T)
+  const logProbs = logProbOf(logits, T === 1 ? actions.reshape([mb]) : actions).reshape([mb, T]);
+  return { logits, logProbs, values: values.reshape([mb, T]) };
+}
+
+/**
+ * The clipped surrogate, with optional per-token weights w (truncated importance sampling):
+ * sum(l * w * m) / sum(m) = ppoClipLoss(mask = w * m) * (sum(w * m) / sum(m)). The statistics
+ * (clipfrac, approx KL) are then w-weighted means.
+ */
+function policyLoss(logp: Tensor, oldLogp: Tensor, advantages: Tensor, mask: Tensor | undefined, weights: Tensor | undefined, clipRange: number) {
+  if (!weights) return ppoClipLoss({ logp, oldLogp, advantages, mask, clipRange });
+  const core = logp.core;
+  const m = mask ?? noGrad(() => Tensor.zeros(weights.shape, { core }).add(1), core);
+  const weighted = noGrad(() => weights.mul(m), core);
+  const pg = ppoClipLoss({ logp, oldLogp, advantages, mask: weighted, clipRange });
+  return { ...pg, loss: pg.loss.mul(noGrad(() => maskedMean(weights, m), core)) };
 }
 
 function range(start: number, n: number): Float32Array {

@@ -1,0 +1,45 @@
+// One deterministic RLOO run against the public API of the built SDK only (no node: imports, no
+// files), so it runs in a browser and in workerd too: a tiny random GPT from a fixed seed, a
+// tokenizer trained on a fixed string, a rule reward, 3 RLOO steps (2 iterations x 2 minibatches,
+// clip-higher, k1 to a frozen reference in the reward, the sequence-level clip), then an FNV-1a
+// hash of the final parameters' f32 bytes. Every runtime and both builds must print the same hash
+// (docs/architecture.md, "Determinism").
+//   npm run build:sdk && node examples/determinism/rlhf_rloo.mjs
+//   npx bun examples/determinism/rlhf_rloo.mjs | npx deno run --allow-read examples/determinism/rlhf_rloo.mjs
+
+import { GPT, RLOOTrainer, Tokenizer, init, seed } from 'novarl';
+import { parameterHash } from './rlhf_grpo.mjs';
+
+export const rlooConfig = {
+  corpus: 'abc cab bca acb bac cba. aa bb cc. the cat sat on the mat. ',
+  model: { nLayer: 1, nHead: 2, nEmbd: 24, nPositions: 32 },
+  initSeed: 5,
+  steps: 3,
+  rloo: { promptsPerStep: 2, numGenerations: 4, maxNewTokens: 8, learningRate: 3e-3, numIterations: 2, minibatches: 2, beta: 0.04, epsilonHigh: 0.28, temperature: 0.9, seed: 11 },
+};
+
+/** Reward: how often the completion repeats its prompt's first character. */
+const repeatFirst = { name: 'repeat_first', fn: (prompts, completions) => completions.map((c, i) => [...c].filter((ch) => ch === prompts[i][0]).length) };
+
+/** Trains on `core` (an initialised NovaRL core) and returns the hex FNV-1a hash of the final parameters. */
+export async function rlooHash(core) {
+  const c = rlooConfig;
+  const tokenizer = Tokenizer.train(c.corpus, { vocabSize: 280 });
+  seed(c.initSeed, core);
+  const policy = new GPT({ ...c.model, vocabSize: tokenizer.vocabSize }, { core });
+  const dataset = ['a', 'b', 'ca', 'the'].map((text) => ({ text, ids: tokenizer.encode(text), fields: {} }));
+  const trainer = new RLOOTrainer({ policy, tokenizer, dataset, rewardFuncs: [repeatFirst], config: { ...c.rloo, stopTokenIds: [0] } });
+  for (let i = 0; i < c.steps; i++) await trainer.step();
+  const hash = parameterHash(policy);
+  trainer.free();
+  policy.free();
+  return hash;
+}
+
+const isMain = import.meta.main ?? (typeof process !== 'undefined' && import.meta.filename !== undefined && import.meta.filename === process.argv[1]);
+if (isMain) {
+  const runtime = typeof Deno !== 'undefined' ? 'deno' : typeof Bun !== 'undefined' ? 'bun' : 'node';
+  const simd = await rlooHash(await init({ simd: true }));
+  const scalar = await rlooHash(await init({ simd: false }));
+  console.log(`novarl-rlhf-rloo ${JSON.stringify({ runtime, simd, scalar })}`);
+}
