@@ -3,8 +3,9 @@
 // its own core). For each fault:
 // the engine retries and then succeeds, or fails with the typed error the spec asks for; every
 // test is bounded in time (timeouts of a few hundred ms, backoff waits injected).
-// Last, a minimal trainer loop: a rollout that fails loses nothing already collected, a failed
-// weight sync blocks the engine, and the last checkpoint stays loadable.
+// Last, the trainer level, as a minimal loop (collectLmRollout + saveCheckpoint) and with
+// GRPOTrainer: a rollout that fails loses nothing already collected and changes no parameter, a
+// failed weight sync blocks the engine, and the last checkpoint stays loadable.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -16,6 +17,7 @@ import {
   EngineRequestError,
   EngineResponseError,
   GPT,
+  GRPOTrainer,
   NovaRLServerWeightSync,
   OpenAICompatibleEngine,
   Tokenizer,
@@ -27,6 +29,7 @@ import {
   saveCheckpoint,
   seed,
   type LmRollout,
+  type NamedRewardFunction,
   type OpenAICompatibleEngineOptions,
 } from '../sdk/index';
 import { createServeApp, serveNode, type RunningServer, type ServeApp } from '../sdk/serve/index';
@@ -273,3 +276,69 @@ describe('a trainer loop over a faulty server', () => {
     }
   }, 20_000);
 });
+
+describe('GRPOTrainer over a faulty server', () => {
+  it('a step whose rollout or sync fails changes nothing; the checkpoint loads and the run goes on bit for bit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'novarl-faults-grpo-'));
+    const rows = ['the cat', 'a bird', 'the dog sat', 'on the'].map((text) => ({ text, ids: tokenizer.encode(text), fields: {} }));
+    const letters: NamedRewardFunction = { name: 'letters', fn: (_p, completions) => completions.map((c) => c.replace(/[^a-z]/g, '').length / 10) };
+    const options = (p: GPT, e?: OpenAICompatibleEngine) => ({ policy: p, tokenizer, dataset: rows, rewardFuncs: [letters], engine: e, config: { promptsPerStep: 2, numGenerations: 2, maxNewTokens: 6, learningRate: 1e-2, seed: 1 } });
+    const copy = () => {
+      const m = new GPT(policy.config);
+      const source = new Map(policy.namedParameters());
+      for (const [name, p] of m.namedParameters()) p.set(source.get(name)!.toArray());
+      return m;
+    };
+    const { engine: e } = engine({ retries: { maxAttempts: 2, baseDelayMs: 1 } });
+    const sync = new NovaRLServerWeightSync(e);
+    const trained = copy();
+    const trainer = new GRPOTrainer(options(trained, e));
+    const resumedPolicy = copy();
+    let resumed: GRPOTrainer | undefined;
+    try {
+      await sync.afterUpdate(trained, 0);
+      await trainer.step();
+      await sync.afterUpdate(trained, trainer.updates);
+      await trainer.save(dir);
+      const afterOne = parameterHash(trained);
+
+      faults = [{ kind: 'reset' }, { kind: 'reset' }];
+      await expect(trainer.step()).rejects.toBeInstanceOf(EngineRequestError);
+      expect([trainer.updates, parameterHash(trained)]).toEqual([1, afterOne]);
+
+      const m2 = await trainer.step();
+      faults = [{ kind: 'status', status: 503 }, { kind: 'status', status: 503 }];
+      await expect(sync.afterUpdate(trained, trainer.updates)).rejects.toBeInstanceOf(WeightSyncError);
+      const afterTwo = parameterHash(trained);
+      await expect(trainer.step()).rejects.toBeInstanceOf(WeightSyncError);
+      expect([trainer.updates, parameterHash(trained)]).toEqual([2, afterTwo]);
+
+      // the checkpoint of update 1 loads into a new trainer (the in-process engine), whose update 2 is bit for bit
+      // the one made with the server's rollouts: the server samples exactly what generate() samples
+      resumed = await GRPOTrainer.load(dir, options(resumedPolicy));
+      expect([resumed.updates, parameterHash(resumedPolicy)]).toEqual([1, afterOne]);
+      const r2 = await resumed.step();
+      expect(parameterHash(resumedPolicy)).toBe(afterTwo);
+      expect(r2['reward']).toBe(m2['reward']);
+      await sync.afterUpdate(trained, trainer.updates);
+      await trainer.step();
+      expect(trainer.updates).toBe(3);
+    } finally {
+      trainer.free();
+      resumed?.free();
+      trained.free();
+      resumedPolicy.free();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
+/** FNV-1a (32-bit) over the parameters' float32 bytes. */
+function parameterHash(model: GPT): string {
+  let h = 0x811c9dc5;
+  for (const [, p] of model.namedParameters()) {
+    const bytes = new Uint8Array(p.toArray().buffer);
+    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
