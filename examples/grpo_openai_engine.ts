@@ -33,9 +33,20 @@ interface ExampleConfig {
   seed: number;
   /** Run the same training with the in-process engine and print both final rewards [--compare-local]. */
   compareLocal: boolean;
+  /** Print nothing per step. */
+  quiet?: boolean;
 }
 
-function parseArgs(argv: readonly string[]): ExampleConfig {
+export interface ExampleResult {
+  /** Mean reward per step, rollouts from the server. */
+  remote: number[];
+  remoteHash: string;
+  /** The same with the in-process engine (--compare-local). */
+  local?: number[];
+  localHash?: string;
+}
+
+export function parseArgs(argv: readonly string[]): ExampleConfig {
   const value = (name: string) => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -87,7 +98,7 @@ async function train(label: string, policy: GPT, tokenizer: Tokenizer, engine: C
       await sync?.afterUpdate(policy, trainer.updates);
       rewards.push(m['reward']!);
       const gap = m['engine/logprob_delta_max'] === undefined ? '' : `  |dlogp| max ${m['engine/logprob_delta_max'].toExponential(2)}`;
-      console.log(`${label} step ${trainer.updates}: reward ${m['reward']!.toFixed(4)}  kl ${(m['objective/kl'] ?? 0).toFixed(4)}  generation ${m['timing/generation_s']!.toFixed(2)} s${gap}`);
+      if (!c.quiet) console.log(`${label} step ${trainer.updates}: reward ${m['reward']!.toFixed(4)}  kl ${(m['objective/kl'] ?? 0).toFixed(4)}  generation ${m['timing/generation_s']!.toFixed(2)} s${gap}`);
     }
   } finally {
     trainer.free();
@@ -95,8 +106,7 @@ async function train(label: string, policy: GPT, tokenizer: Tokenizer, engine: C
   return rewards;
 }
 
-async function main(): Promise<void> {
-  const c = parseArgs(process.argv.slice(2));
+export async function main(c: ExampleConfig): Promise<ExampleResult> {
   await init();
   const { model: policy, tokenizer } = await loadOrPretrainTinyGpt({ verbose: false });
 
@@ -112,7 +122,7 @@ async function main(): Promise<void> {
       await server.close();
       app.close({ freeModel: true });
     };
-    console.log(`NovaRL's server on ${baseUrl}`);
+    if (!c.quiet) console.log(`NovaRL's server on ${baseUrl}`);
   }
   const engine = new OpenAICompatibleEngine({ baseUrl, model: c.model, vocabSize: tokenizer.vocabSize, tokenizer, maxPromptsPerRequest: 8 });
   const sync: WeightSync =
@@ -122,18 +132,22 @@ async function main(): Promise<void> {
   try {
     // start from a server that provably holds the trainer's weights
     await sync.afterUpdate(policy, 0);
-    const remote = await train('remote', policy, tokenizer, engine, sync, c);
-    console.log(`remote: reward ${remote[0]!.toFixed(4)} -> ${remote[remote.length - 1]!.toFixed(4)}, parameters ${parameterHash(policy)}`);
+    const result: ExampleResult = { remote: await train('remote', policy, tokenizer, engine, sync, c), remoteHash: parameterHash(policy) };
+    console.log(`remote: reward ${result.remote[0]!.toFixed(4)} -> ${result.remote[result.remote.length - 1]!.toFixed(4)}, parameters ${result.remoteHash}`);
     if (c.compareLocal) {
       const { model: fresh } = await loadOrPretrainTinyGpt({ verbose: false });
-      const local = await train('local ', fresh, tokenizer, undefined, undefined, c);
-      console.log(`local:  reward ${local[0]!.toFixed(4)} -> ${local[local.length - 1]!.toFixed(4)}, parameters ${parameterHash(fresh)}`);
+      result.local = await train('local ', fresh, tokenizer, undefined, undefined, c);
+      result.localHash = parameterHash(fresh);
+      console.log(`local:  reward ${result.local[0]!.toFixed(4)} -> ${result.local[result.local.length - 1]!.toFixed(4)}, parameters ${result.localHash}`);
       fresh.free();
     }
+    return result;
   } finally {
     await stopServer();
     policy.free();
   }
 }
 
-await main();
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('grpo_openai_engine.ts')) {
+  await main(parseArgs(process.argv.slice(2)));
+}

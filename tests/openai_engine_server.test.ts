@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT, NoWeightSync, NovaRLServerWeightSync, OpenAICompatibleEngine, Tokenizer, collectLmRollout, init, loadHuggingFace, normal_, seed, type PromptRow } from '../sdk/index';
 import { createServeApp, serveNode, type RunningServer, type ServeApp } from '../sdk/serve/index';
+import { main, parseArgs } from '../examples/grpo_openai_engine';
 
 const DIR = 'checkpoints/tiny-gpt';
 let app: ServeApp;
@@ -91,4 +92,13 @@ describe('OpenAICompatibleEngine against novarl serve', () => {
       trained.free();
     }
   }, 30_000);
+});
+
+describe('examples/grpo_openai_engine', () => {
+  it('GRPO fed by NovaRL\'s server ends with the rewards and the parameters of the in-process run', async () => {
+    const result = await main({ ...parseArgs([]), steps: 3, compareLocal: true, quiet: true });
+    expect(result.remote).toHaveLength(3);
+    expect(result.local).toEqual(result.remote);
+    expect(result.localHash).toBe(result.remoteHash);
+  }, 60_000);
 });
