@@ -1,7 +1,8 @@
 // The OpenAI-compatible (vLLM) engine over real loopback HTTP against a test double upstream
 // (tests/openai_upstream.ts: vLLM's response shape from a LocalCompletionEngine on its own core),
 // the response checks field by field, the retry policy's arithmetic, and the weight syncs.
-// Faults injected by a proxy are in tests/openai_engine_faults.test.ts.
+// Faults injected by a proxy are in tests/openai_engine_faults.test.ts; the engine against
+// NovaRL's own server in tests/openai_engine_server.test.ts.
 
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,9 +1,10 @@
 // TEST DOUBLE, not NovaRL's server: a small node:http upstream that answers vLLM's
 // `POST /v1/completions` shape from a LocalCompletionEngine, plus NovaRL's `GET /health` and
-// `POST /novarl/update_weights` (model.safetensors bytes in the body), so the OpenAI-compatible
-// engine and the weight syncs can be tested over real loopback HTTP before `novarl serve` exists.
-// Its model lives on its own core (init({ setDefault: false })), as the real server's does, so
-// serving never draws from the trainer's generator.
+// `POST /novarl/update_weights` (model.safetensors bytes in the body). It does what NovaRL's
+// server (sdk/serve, used by tests/openai_engine_server.test.ts and the fault tests) is not meant
+// to: answer like a plain OpenAI server without token ids, hold every answer back a while, count
+// the requests in flight, and record each request body. Its model lives on its own core
+// (init({ setDefault: false })), as the real server's does.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
