@@ -5,8 +5,8 @@
 //   npx tsx examples/grpo_openai_engine.ts                          # NovaRL's server, in process
 //   npx tsx examples/grpo_openai_engine.ts --compare-local          # also the same run with the local engine
 //   npx tsx examples/grpo_openai_engine.ts --base-url http://gpu:8000 --model tiny-gpt --sync novarl
-//   npx tsx examples/grpo_openai_engine.ts --base-url http://gpu:8000 --model /shared/tiny-gpt \
-//       --sync vllm --vllm-dir /shared/tiny-gpt                     # vLLM, VLLM_SERVER_DEV_MODE=1
+//   npx tsx examples/grpo_openai_engine.ts --base-url http://gpu:8000 --model /mnt/models/tiny-gpt \
+//       --sync vllm --vllm-dir /mnt/models/tiny-gpt                     # vLLM, VLLM_SERVER_DEV_MODE=1
 //
 // The reward is a rule (the share of the letter "e" among the completion's letters), so nothing
 // beyond the SDK is needed and it learns within a few steps.
