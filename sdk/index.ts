@@ -101,6 +101,12 @@ export { SequenceBatch, responseForward, type SequenceRows, type ResponseForward
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
 export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
 export { frozenReference } from './lm/reference';
+// Remote rollouts: the OpenAI-compatible (vLLM) completion engine, its retries, and weight sync
+export { OpenAICompatibleEngine, type OpenAICompatibleEngineOptions } from './engines/openai_compatible';
+export { checkCompletionResponse, type CheckedChoice, type CheckedResponse, type ResponseExpectation } from './engines/completion_response';
+export { HttpTransport, realSleep, type HttpTransportOptions, type HttpRequest, type HttpResponse, type RetryEvent, type Sleep } from './engines/http_transport';
+export { resolveRetryOptions, isRetryableStatus, backoffDelayMs, parseRetryAfterMs, type RetryOptions, type ResolvedRetryOptions } from './engines/retry_policy';
+export { NovaRLServerWeightSync, VllmReloadWeightSync, NoWeightSync, type WeightSync, type VllmReloadWeightSyncOptions } from './engines/weight_sync';
 // RLHF data: prompt datasets, reward functions and their scoring, preference pairs, the completions table
 // (the sentiment reward is its own entry, 'novarl/sentiment', so the core keeps no runtime dependencies)
 export { PromptDataset, type PromptEntry, type PromptDatasetOptions, type PromptDatasetState } from './lm/prompt_dataset';

@@ -164,3 +164,56 @@ export class RewardFunctionError extends NovaRLError {
     super(message, options);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Remote completion engines (sdk/engines/openai_compatible.ts, sdk/engines/weight_sync.ts)
+
+/**
+ * A completion server's response that cannot be used: malformed JSON, a missing or mistyped
+ * field, ids outside the vocabulary, a log-prob count that differs from the token count...
+ * `field` names the offending field as a path into the response (`choices[3].token_ids[7]`).
+ */
+export class EngineResponseError extends NovaRLError {
+  override name = 'EngineResponseError';
+  constructor(
+    message: string,
+    /** Where in the response the problem is, e.g. `choices[2].logprobs.token_logprobs`. */
+    readonly field: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/**
+ * A request to a completion server that failed for good: a 4xx that is not worth retrying, or
+ * a 429 / 5xx / timeout / dropped connection that was still failing after every attempt.
+ */
+export class EngineRequestError extends NovaRLError {
+  override name = 'EngineRequestError';
+  constructor(
+    message: string,
+    /** The last HTTP status, or undefined when no response came (timeout, reset connection). */
+    readonly status: number | undefined,
+    /** How many attempts were made. */
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A weight sync that failed after its retries: the server holds weights the trainer cannot
+ * vouch for, so the engine serves no rollout until a later sync succeeds.
+ */
+export class WeightSyncError extends NovaRLError {
+  override name = 'WeightSyncError';
+  constructor(
+    message: string,
+    /** The update index the sync was for. */
+    readonly updateIndex: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
