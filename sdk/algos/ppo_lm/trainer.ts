@@ -28,12 +28,12 @@ import { completionRows, type CompletionRow } from '../../observability/completi
 import type { Logger } from '../../observability/logger';
 import { checkRewardFuncs, scoreRewards } from '../../rewards/reward_funcs';
 import type { Tokenizer } from '../../text/tokenizer';
+import { promptSource, type PromptSource } from '../lm/prompt_source';
 import { FixedKlController, ProportionalKlController, WindowKlController, type KlController } from '../ppo/kl_controller';
 import { lmAdvantages } from './advantages';
 import { loadLmPpoCheckpoint, saveLmPpoCheckpoint } from './checkpoint';
 import { resolveLMPPOConfig, usesReference, type LMPPOConfig } from './config';
 import { criticValues, SequencePolicy } from './policy';
-import { toPromptSource, type PromptSource } from './prompts';
 import { lmPpoStep } from './step';
 
 /**
@@ -50,7 +50,7 @@ export interface LMPPOTrainerOptions {
   /** The policy GPT; with valueModel 'head' it needs valueHead: true. */
   policy: GPT;
   tokenizer: Tokenizer;
-  /** Prompts: a PromptDataset (anything with next(k)) or a PromptRow array, cycled. */
+  /** Prompts: a PromptDataset (next(k), sync or async) or a PromptRow array, cycled. */
   dataset: PromptSource | readonly PromptRow[];
   rewardFuncs: NamedRewardFunction[];
   /** Where completions come from (default LocalCompletionEngine(policy)). */
@@ -106,7 +106,7 @@ export class LMPPOTrainer {
     checkRewardFuncs(options.rewardFuncs, 'LMPPOTrainer');
     this.policy = options.policy;
     this.tokenizer = options.tokenizer;
-    this.dataset = toPromptSource(options.dataset);
+    this.dataset = promptSource(options.dataset);
     this.rewardFuncs = [...options.rewardFuncs];
     this.engine = options.engine ?? new LocalCompletionEngine(this.policy);
     this.logger = options.logger;
@@ -171,7 +171,7 @@ export class LMPPOTrainer {
     let trained = false;
     const owned: Tensor[] = [];
     try {
-      const prompts = this.dataset.next(c.promptsPerStep);
+      const prompts = await this.dataset.next(c.promptsPerStep);
       const eos = this.tokenizer.eosTokenId;
       rollout = await collectLmRollout({
         engine: this.engine,
