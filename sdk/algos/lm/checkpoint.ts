@@ -75,3 +75,14 @@ export function restoreLmTrainer(trainer: LmGroupTrainer<LmTrainerConfig>, check
 export async function loadLmTrainer(dir: string, trainer: LmGroupTrainer<LmTrainerConfig>): Promise<void> {
   restoreLmTrainer(trainer, await loadCheckpoint(dir));
 }
+
+/** `trainer` (just built from the run's options) with `dir` restored into it; freed when the checkpoint does not fit. */
+export async function resumeOrFree<T extends LmGroupTrainer<LmTrainerConfig>>(trainer: T, dir: string): Promise<T> {
+  try {
+    await loadLmTrainer(dir, trainer);
+  } catch (error) {
+    trainer.free();
+    throw error;
+  }
+  return trainer;
+}

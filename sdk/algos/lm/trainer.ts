@@ -23,6 +23,7 @@ import { completionRows, type CompletionsTable } from '../../observability/compl
 import { checkRewardFuncs, scoreRewards } from '../../rewards/reward_funcs';
 import type { Tokenizer } from '../../text/tokenizer';
 import { mean, unbiasedStd } from '../grpo/advantages';
+import { loadLmTrainer, saveLmTrainer } from './checkpoint';
 import type { LmTrainerConfig } from './config';
 import { engineMetrics, rewardMetrics } from './metrics';
 import { optimizeGenerationBatch, type LmMinibatch, type LmLoss } from './optimize';
@@ -229,6 +230,16 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
     if (c.lrScheduler === 'constant') return c.learningRate;
     const total = c.maxSteps! * c.numIterations * c.minibatches;
     return c.learningRate * Math.max(0, (total - optimizerSteps) / total);
+  }
+
+  /** Writes the whole training state to `dir` (crash-safe; sdk/algos/lm/checkpoint.ts). */
+  async save(dir: string): Promise<void> {
+    await saveLmTrainer(dir, this);
+  }
+
+  /** Restores a checkpoint written by save() into this trainer, bit for bit. */
+  async resume(dir: string): Promise<void> {
+    await loadLmTrainer(dir, this);
   }
 
   /** Optimisation phases completed (one per step()). */
