@@ -50,40 +50,26 @@ function sdkAsExternal(mainBundle: string): Plugin {
   };
 }
 
-// An SDK module bundled on its own (novarl/sentiment) imports the SDK only as '../index': that
-// import becomes the main bundle, external, so there is one SDK (one ValueError class) per app.
-function publicEntryAsExternal(mainBundle: string): Plugin {
-  const publicEntry = resolve('sdk/index');
-  return {
-    name: 'public-entry-as-external',
-    setup(build) {
-      build.onResolve({ filter: /^\.\.?\// }, (args) => {
-        if (!args.importer.startsWith(resolve('sdk'))) return undefined;
-        const target = resolve(args.resolveDir, args.path).replace(/\.ts$/, '');
-        if (target === publicEntry) return { path: mainBundle, external: true };
-        return { errors: [{ text: `${args.importer} imports ${args.path}: a subpath entry may import only the SDK's public entry, sdk/index.ts` }] };
-      });
-    },
-  };
-}
-
-// The server (sdk/serve/, the subpath `novarl/serve`, and the `novarl` bin) likewise imports the
-// SDK only through its public entry, which stays external: the main bundle of its flavour, so
-// the GPT a user passes to createServeApp is the app's own GPT class. The CLI in turn imports the
-// server's Node bundle. hono and @hono/node-server are dependencies, left external.
-function serveExternals(externals: Record<string, string>): Plugin {
+// A module bundled on its own (novarl/sentiment; the server: sdk/serve/, the subpath
+// `novarl/serve` and the `novarl` bin) imports the SDK only through its public entry, which
+// becomes the main bundle of its flavour, external: one SDK per app (one ValueError class; the GPT
+// a user passes to createServeApp is the app's own GPT class). `externals` maps those sources
+// to their bundles (the CLI also imports the server's Node bundle); relative imports inside
+// `ownDir` are bundled; any other SDK import is a build error naming `what`.
+function publicEntriesAsExternal(what: string, externals: Record<string, string>, ownDir?: string): Plugin {
   const mapped = new Map(Object.entries(externals).map(([source, bundle]) => [resolve(source), bundle]));
-  const serveDir = resolve('sdk/serve');
+  const sdkDir = resolve('sdk');
+  const ownRoot = ownDir === undefined ? undefined : resolve(ownDir);
   return {
-    name: 'serve-externals',
+    name: 'public-entries-as-external',
     setup(build) {
       build.onResolve({ filter: /^\.\.?\// }, (args) => {
-        if (args.kind === 'entry-point') return undefined;
+        if (args.kind === 'entry-point' || !args.importer.startsWith(sdkDir)) return undefined;
         const target = resolve(args.resolveDir, args.path).replace(/\.ts$/, '');
         const bundle = mapped.get(target);
         if (bundle) return { path: bundle, external: true };
-        if (!target.startsWith(serveDir)) return { errors: [{ text: `${args.importer} imports ${args.path}: the server may import only the SDK's public entry, sdk/index.ts` }] };
-        return undefined;
+        if (ownRoot !== undefined && target.startsWith(ownRoot)) return undefined;
+        return { errors: [{ text: `${args.importer} imports ${args.path}: ${what} may import only the SDK's public entry, sdk/index.ts` }] };
       });
     },
   };
@@ -141,7 +127,7 @@ export default defineConfig([
     esbuildOptions(options: { mainFields?: string[] }) {
       options.mainFields = ['module', 'main']; // platform 'neutral' reads no main field; sentiment has only "main"
     },
-    esbuildPlugins: [publicEntryAsExternal(name === 'sentiment' ? './index.js' : './index.browser.js')],
+    esbuildPlugins: [publicEntriesAsExternal('a subpath entry', { 'sdk/index': name === 'sentiment' ? './index.js' : './index.browser.js' })],
   })),
   // The GPU plug-in. gpu.js is an optional peer dependency, imported lazily by kernels/gpujs.ts.
   {
@@ -161,13 +147,13 @@ export default defineConfig([
     ...shared,
     entry: { serve: 'sdk/serve/index.ts' },
     external: ['hono', '@hono/node-server'],
-    esbuildPlugins: [serveExternals({ 'sdk/index': './index.js' })],
+    esbuildPlugins: [publicEntriesAsExternal('the server', { 'sdk/index': './index.js' }, 'sdk/serve')],
   },
   {
     ...shared,
     entry: { 'serve.browser': 'sdk/serve/index.browser.ts' },
     external: ['hono'],
-    esbuildPlugins: [serveExternals({ 'sdk/index': './index.browser.js' })],
+    esbuildPlugins: [publicEntriesAsExternal('the server', { 'sdk/index': './index.browser.js' }, 'sdk/serve')],
   },
   // `novarl serve <dir>`: package.json "bin"
   {
@@ -176,6 +162,6 @@ export default defineConfig([
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
     external: ['node:process'],
-    esbuildPlugins: [serveExternals({ 'sdk/index': './index.js', 'sdk/serve/index': './serve.js' })],
+    esbuildPlugins: [publicEntriesAsExternal('the server', { 'sdk/index': './index.js', 'sdk/serve/index': './serve.js' }, 'sdk/serve')],
   },
 ]);

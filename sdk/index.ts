@@ -151,5 +151,6 @@ export { resolveLMPPOConfig, LM_PPO_DEFAULTS, type LMPPOConfig } from './algos/p
 export { lmAdvantages, maskedWhiten, type LmAdvantageInput, type LmAdvantages } from './algos/ppo_lm/advantages';
 export { SequencePolicy, criticValues } from './algos/ppo_lm/policy';
 export { lmPpoStep, type LmPpoTargets, type LmPpoStepOptions } from './algos/ppo_lm/step';
-export { ArrayPromptSource } from './algos/ppo_lm/prompts';
+// ArrayPromptSource: LMPPOTrainer's earlier name for CyclingPrompts
+export { CyclingPrompts as ArrayPromptSource } from './algos/lm/prompt_source';
 export { lmPpoCheckpointState, saveLmPpoCheckpoint, loadLmPpoCheckpoint, restoreLmPpoTrainer } from './algos/ppo_lm/checkpoint';

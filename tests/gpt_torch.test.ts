@@ -5,20 +5,14 @@
 // rounding itself). The batch has a left-padded row, so masking and mask-derived positions are
 // checked too. Without torch the test skips with an install hint; under CI=true it fails.
 
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT, init, normal_, saveHuggingFace, seed, type Core } from '../sdk/index';
+import { runTorchPeer, scaledError, skipWithoutTorch } from './torch_oracle';
 import { rng } from './util';
 
-const run = promisify(execFile);
-const CI = process.env['CI'] === 'true' || process.env['CI'] === '1';
-const PYTHON = process.env['NOVARL_TORCH_PYTHON'] ?? '/usr/bin/python3'; // Debian's python3-torch lives here
-const SCRIPT = fileURLToPath(new URL('./peers/gpt2_torch.py', import.meta.url));
 
 const CONFIG = { vocabSize: 97, nLayer: 2, nHead: 2, nEmbd: 32, nPositions: 16 };
 const [B, T, PAD] = [3, 12, 4]; // row 1 has PAD left-padding tokens
@@ -32,14 +26,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function torchMissing(): Promise<string | undefined> {
-  try {
-    await run(PYTHON, ['-c', 'import torch, numpy'], { timeout: 60_000 });
-    return undefined;
-  } catch (error) {
-    return `${PYTHON} cannot import torch (${(error as Error).message.split('\n')[0]})`;
-  }
-}
 
 interface TorchRun {
   logits: number[];
@@ -48,26 +34,10 @@ interface TorchRun {
   grads: Record<string, number[]>;
 }
 
-/** max |a - e| / max |e|: the error relative to the tensor's scale (robust where e is near 0). */
-function scaledError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / scale;
-}
 
 describe('GPT against PyTorch', () => {
   it('logits, values, loss and every gradient match a float64 PyTorch GPT-2 reading the saved model.safetensors', async ({ skip }) => {
-    const missing = await torchMissing();
-    if (missing) {
-      const message = `${missing}; install it with: apt-get install python3-torch (Debian), or set NOVARL_TORCH_PYTHON`;
-      if (CI) expect.fail(`CI=true and ${message}`);
-      console.warn(`skipped: ${message}`);
-      return skip(message);
-    }
+    if (await skipWithoutTorch(skip)) return;
 
     seed(2024);
     const model = new GPT(CONFIG, { valueHead: true });
@@ -91,11 +61,7 @@ describe('GPT against PyTorch', () => {
       let seen = 0;
       return row.map((m) => (m === 1 ? seen++ : 1));
     });
-    const batchFile = join(dir, 'batch.json');
-    const outFile = join(dir, 'torch.json');
-    writeFileSync(batchFile, JSON.stringify({ ids, targets, attentionMask, positionIds, lossMask: attentionMask }));
-    await run(PYTHON, [SCRIPT, dir, batchFile, outFile], { timeout: 120_000 });
-    const torch = JSON.parse(readFileSync(outFile, 'utf8')) as { metadata: Record<string, string>; names: string[]; float64: TorchRun; float32: TorchRun };
+    const torch = await runTorchPeer<{ metadata: Record<string, string>; names: string[]; float64: TorchRun; float32: TorchRun }>('gpt2_torch.py', dir, { ids, targets, attentionMask, positionIds, lossMask: attentionMask }, [dir]);
     expect(torch.metadata).toEqual({ format: 'pt' });
     // PyTorch found every tensor under the names it looked up (it raises KeyError otherwise) and nothing else
     expect(torch.names).toEqual(model.namedParameters().map(([n]) => n).sort());

@@ -5,20 +5,14 @@
 // importance weights and a masked truncated row) and for RLOO. Skips with an install hint
 // without torch; fails under CI=true.
 
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT, SequenceBatch, Tensor, grpoLoss, init, noGrad, normal_, responseForward, rlooLoss, saveHuggingFace, seed, type Core, type GRPOLossType } from '../sdk/index';
+import { runTorchPeer, skipWithoutTorch } from './torch_oracle';
 import { rng } from './util';
 
-const run = promisify(execFile);
-const CI = process.env['CI'] === 'true' || process.env['CI'] === '1';
-const PYTHON = process.env['NOVARL_TORCH_PYTHON'] ?? '/usr/bin/python3';
-const SCRIPT = fileURLToPath(new URL('./peers/grpo_torch.py', import.meta.url));
 const CONFIG = { vocabSize: 61, nLayer: 2, nHead: 2, nEmbd: 16, nPositions: 24 };
 const TEMPERATURE = 0.8;
 
@@ -30,14 +24,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function torchMissing(): Promise<string | undefined> {
-  try {
-    await run(PYTHON, ['-c', 'import torch'], { timeout: 60_000 });
-    return undefined;
-  } catch (error) {
-    return `${PYTHON} cannot import torch (${(error as Error).message.split('\n')[0]})`;
-  }
-}
 
 interface Case {
   lossType: GRPOLossType | 'rloo';
@@ -51,12 +37,7 @@ interface Case {
 
 describe('GRPO and RLOO losses against PyTorch', () => {
   it('loss and every gradient match TRL\'s formulas on a float64 PyTorch GPT-2', async ({ skip }) => {
-    const missing = await torchMissing();
-    if (missing) {
-      const message = `${missing}; install it with: apt-get install python3-torch (Debian), or set NOVARL_TORCH_PYTHON`;
-      if (CI) expect.fail(`CI=true and ${message}`);
-      return skip(message);
-    }
+    if (await skipWithoutTorch(skip)) return;
     seed(99);
     const model = new GPT(CONFIG);
     for (const [name, p] of model.namedParameters()) if (name.endsWith('.bias')) normal_(p, 0, 0.05);
@@ -86,13 +67,10 @@ describe('GRPO and RLOO losses against PyTorch', () => {
     ];
     const rows2 = (a: ArrayLike<number>, width: number) => Array.from({ length: a.length / width }, (_, i) => Array.from(a).slice(i * width, i * width + width));
     const S = batch.ids.shape[1]!;
-    const batchFile = join(dir, 'batch.json'), outFile = join(dir, 'torch.json');
-    writeFileSync(batchFile, JSON.stringify({
+    const torch = await runTorchPeer<{ results: { loss: number; grads: Record<string, number[]> }[] }>('grpo_torch.py', dir, {
       ids: rows2(batch.ids.view(), S), attentionMask: rows2(batch.attentionMask.view(), S), responseIds: rows2(batch.responseIds.view(), R),
       temperature: TEMPERATURE, oldLogp: rows2(oldLogp, R), refLogp: rows2(refLogp, R), weights: rows2(weights, R), lossMask: rows2(lossMask, R), advantages, cases,
-    }));
-    await run(PYTHON, [SCRIPT, dir, batchFile, outFile], { timeout: 120_000 });
-    const torch = JSON.parse(readFileSync(outFile, 'utf8')) as { results: { loss: number; grads: Record<string, number[]> }[] };
+    }, [dir]);
 
     const persistent = (data: ArrayLike<number>, shape: number[]) => Tensor.from(data, shape, { core, persistent: true });
     const [old, ref, w, m] = [persistent(oldLogp, [B, R]), persistent(refLogp, [B, R]), persistent(weights, [B, R]), persistent(lossMask, [B, R])];

@@ -7,20 +7,14 @@
 // the k3 KL in the loss, an entropy bonus and truncated importance weights, so every term
 // and mask is exercised. Without torch the test skips with an install hint; under CI=true it fails.
 
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT, LocalCompletionEngine, SGD, SequencePolicy, Tensor, Tokenizer, collectLmRollout, init, lmPpoStep, normal_, resolveLMPPOConfig, saveHuggingFace, seed, type Core, type LmRollout } from '../sdk/index';
+import { runTorchPeer, scaledError, skipWithoutTorch } from './torch_oracle';
 import { rng } from './util';
 
-const run = promisify(execFile);
-const CI = process.env['CI'] === 'true' || process.env['CI'] === '1';
-const PYTHON = process.env['NOVARL_TORCH_PYTHON'] ?? '/usr/bin/python3';
-const SCRIPT = fileURLToPath(new URL('./peers/ppo_lm_torch.py', import.meta.url));
 
 // a quarter of the vocabulary stops a completion, so responses have different lengths (padding)
 const STOP_IDS = Array.from({ length: 70 }, (_, i) => 3 * i);
@@ -34,14 +28,6 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function torchMissing(): Promise<string | undefined> {
-  try {
-    await run(PYTHON, ['-c', 'import torch, numpy'], { timeout: 60_000 });
-    return undefined;
-  } catch (error) {
-    return `${PYTHON} cannot import torch (${(error as Error).message.split('\n')[0]})`;
-  }
-}
 
 /** An optimizer that records the gradients it is handed and changes nothing. */
 class GradientCapture extends SGD {
@@ -51,16 +37,6 @@ class GradientCapture extends SGD {
   }
 }
 
-/** max |a - e| / max |e| */
-function scaledError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / scale;
-}
 
 interface TorchRun {
   policyLoss: number;
@@ -72,13 +48,7 @@ interface TorchRun {
 
 describe('LM PPO loss against PyTorch', () => {
   it('policy, value and KL losses and every gradient match TRL\'s formulas in float64 PyTorch', async ({ skip }) => {
-    const missing = await torchMissing();
-    if (missing) {
-      const message = `${missing}; install it with: apt-get install python3-torch (Debian), or set NOVARL_TORCH_PYTHON`;
-      if (CI) expect.fail(`CI=true and ${message}`);
-      console.warn(`skipped: ${message}`);
-      return skip(message);
-    }
+    if (await skipWithoutTorch(skip)) return;
     const tokenizer = Tokenizer.train('the cat sat on the mat. the dog sat on the log. a bird flew over the tree. ', { vocabSize: 280 });
     seed(31);
     const policy = new GPT({ vocabSize: tokenizer.vocabSize, nLayer: 2, nHead: 2, nEmbd: 32, nPositions: 32 }, { valueHead: true });
@@ -108,14 +78,13 @@ describe('LM PPO loss against PyTorch', () => {
     const tensors = { old: persistent(old), ref: persistent(ref), engine: persistent(engine), values: persistent(oldValues) };
     const shaped: LmRollout = { ...rollout, oldLogProbs: tensors.old, refLogProbs: tensors.ref, engineLogProbs: tensors.engine, values: tensors.values };
 
-    const batchFile = join(dir, 'batch.json');
-    const outFile = join(dir, 'torch.json');
     const rows = (x: Float32Array) => Array.from({ length: B }, (_, b) => Array.from(x.subarray(b * R, (b + 1) * R)));
     const S = batch.ids.shape[1]!;
     const idRows = (x: Float32Array, width: number) => Array.from({ length: B }, (_, b) => Array.from(x.subarray(b * width, (b + 1) * width)));
-    writeFileSync(
-      batchFile,
-      JSON.stringify({
+    const torch = await runTorchPeer<{ float64: TorchRun; float32: TorchRun; torch: string }>(
+      'ppo_lm_torch.py',
+      dir,
+      {
         ids: idRows(batch.ids.toArray(), S),
         attentionMask: idRows(batch.attentionMask.toArray(), S),
         responseIds: idRows(batch.responseIds.toArray(), R),
@@ -127,10 +96,9 @@ describe('LM PPO loss against PyTorch', () => {
         returns: rows(returns),
         oldValues: rows(oldValues),
         ...(({ temperature, clipRange, clipRangeValue, valueCoef, entropyCoef, beta, importanceSamplingCap }) => ({ temperature, clipRange, clipRangeValue, valueCoef, entropyCoef, beta, importanceSamplingCap }))(config),
-      }),
+      },
+      [dir],
     );
-    await run(PYTHON, [SCRIPT, dir, batchFile, outFile], { timeout: 120_000 });
-    const torch = JSON.parse(readFileSync(outFile, 'utf8')) as { float64: TorchRun; float32: TorchRun; torch: string };
 
     const optimizer = new GradientCapture(policy.parameters(), { lr: 0 });
     const stats = lmPpoStep(new SequencePolicy(policy, undefined, config.temperature), shaped, { advantages, returns, rewards: new Float32Array(B * R), values: tensors.values }, config, optimizer, { klCoef: config.beta });

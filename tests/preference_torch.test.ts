@@ -5,23 +5,17 @@
 // model's scores at transformers' last-non-padding token, the Bradley-Terry loss (with centring)
 // and every gradient. Without torch the test skips with an install hint; under CI=true it fails.
 
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   GPT, GPTRewardModel, bradleyTerryLoss, dpoLoss, encodePairs, init, noGrad, normal_, pairLogps, pairSequenceBatch,
   saveHuggingFace, saveRewardModelHuggingFace, seed, type Core, type DpoLossType, type Module,
 } from '../sdk/index';
 import { tinyPairs, tinyTokenizer } from './fixtures/preference_pairs';
+import { runTorchPeer, scaledError, skipWithoutTorch } from './torch_oracle';
 
-const run = promisify(execFile);
-const CI = process.env['CI'] === 'true' || process.env['CI'] === '1';
-const PYTHON = process.env['NOVARL_TORCH_PYTHON'] ?? '/usr/bin/python3';
-const SCRIPT = fileURLToPath(new URL('./peers/preference_torch.py', import.meta.url));
 
 let core: Core;
 let dir: string;
@@ -36,24 +30,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function torchMissing(): Promise<string | undefined> {
-  try {
-    await run(PYTHON, ['-c', 'import torch, numpy'], { timeout: 60_000 });
-    return undefined;
-  } catch (error) {
-    return `${PYTHON} cannot import torch (${(error as Error).message.split('\n')[0]})`;
-  }
-}
 
-async function skipWithoutTorch(skip: (note: string) => void): Promise<boolean> {
-  const missing = await torchMissing();
-  if (!missing) return false;
-  const message = `${missing}; install it with: apt-get install python3-torch (Debian), or set NOVARL_TORCH_PYTHON`;
-  if (CI) expect.fail(`CI=true and ${message}`);
-  console.warn(`skipped: ${message}`);
-  skip(message);
-  return true;
-}
 
 /** Non-trivial values everywhere (GPT-2's init leaves biases 0 and gains 1). */
 function randomize(model: Module): void {
@@ -64,22 +41,9 @@ function randomize(model: Module): void {
   }
 }
 
-/** max |a - e| / max |e|. */
-function scaledError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / scale;
-}
 
 async function torch(batch: object): Promise<{ float64: Record<string, any>; float32: Record<string, any> }> {
-  const batchFile = join(dir, 'batch.json'), outFile = join(dir, 'torch.json');
-  writeFileSync(batchFile, JSON.stringify(batch));
-  await run(PYTHON, [SCRIPT, batchFile, outFile], { timeout: 120_000 });
-  return JSON.parse(readFileSync(outFile, 'utf8'));
+  return runTorchPeer('preference_torch.py', dir, batch);
 }
 
 /** Positions as the GPT derives them from a mask: cumsum - 1, 1 at padding. */

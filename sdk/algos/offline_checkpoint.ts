@@ -10,6 +10,7 @@ import type { Module, StateDict } from '../core/module';
 import type { Optimizer } from '../core/optim';
 import { getRngState, setRngState } from '../core/random';
 import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from '../io/checkpoint';
+import { checkModelTensors, expectedShapes, failTrainerField as fail, loadModuleTensors, moduleTensors } from './lm/checkpoint_models';
 import { checkOptimizerCounters, checkRngState } from './ppo/trainer_state';
 
 export interface OfflineCheckpointParts {
@@ -25,14 +26,7 @@ export interface OfflineCheckpointParts {
 
 /** Saves the parts and `trainer` (plain JSON) to `dir`. */
 export async function saveOfflineCheckpoint(dir: string, parts: OfflineCheckpointParts, trainer: Record<string, unknown>, updates: number): Promise<void> {
-  const model: StateDict = {};
-  const modelShapes: Record<string, number[]> = {};
-  for (const [prefix, module] of Object.entries(parts.modules)) {
-    for (const [name, p] of module.namedParameters()) {
-      model[`${prefix}${name}`] = p.toArray();
-      modelShapes[`${prefix}${name}`] = [...p.shape];
-    }
-  }
+  const { model, modelShapes } = moduleTensors(Object.entries(parts.modules));
   for (const [name, data] of Object.entries(parts.arrays ?? {})) model[name] = data;
   const optimizer = parts.optimizer.stateDict();
   await saveCheckpoint(dir, {
@@ -57,34 +51,15 @@ function restoreOffline(checkpoint: LoadedCheckpoint, parts: OfflineCheckpointPa
   if (checkpoint.metadata['format'] !== parts.format) {
     throw new CheckpointError(`not a ${parts.format} checkpoint (metadata format is ${JSON.stringify(checkpoint.metadata['format'])})`, 'mismatch');
   }
-  const expected = new Map<string, readonly number[]>();
-  for (const [prefix, module] of Object.entries(parts.modules)) for (const [name, p] of module.namedParameters()) expected.set(`${prefix}${name}`, p.shape);
+  const expected = expectedShapes(Object.entries(parts.modules));
   for (const name of arrayNames) expected.set(name, [arrayLength]);
-  const missing = [...expected.keys()].filter((n) => !Object.hasOwn(checkpoint.model, n));
-  const unexpected = Object.keys(checkpoint.model).filter((n) => !expected.has(n));
-  if (missing.length || unexpected.length) {
-    throw new CheckpointError(`the checkpoint's model does not fit this trainer: missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`, 'mismatch');
-  }
-  for (const [name, shape] of expected) {
-    const saved = checkpoint.modelShapes[name] ?? [checkpoint.model[name]!.length];
-    if (saved.length !== shape.length || saved.some((d, i) => d !== shape[i])) {
-      throw new CheckpointError(`the checkpoint's ${name} has shape [${saved.join(', ')}], this trainer's has [${shape.join(', ')}]`, 'mismatch', undefined, name);
-    }
-  }
-  if (!checkpoint.optimizer) throw new CheckpointError('the checkpoint has no optimizer state', 'mismatch');
-  const fail = (field: string, what: string, value: unknown): never => {
-    throw new CheckpointError(`trainer.json: ${field} ${what}, got ${JSON.stringify(value) ?? String(value)}`, 'mismatch', 'trainer.json');
-  };
+  checkModelTensors(checkpoint, expected);
   const trainer = checkpoint.trainer;
   checkOptimizerCounters(trainer['optimizer'], fail);
   checkRngState(trainer['rng'], 'rng', fail);
   check(trainer); // the trainer's own fields (dataset position, counts), before anything is loaded
   // everything checked: load
-  for (const [prefix, module] of Object.entries(parts.modules)) {
-    const state: StateDict = {};
-    for (const [name] of module.namedParameters()) state[name] = checkpoint.model[`${prefix}${name}`]!;
-    module.loadStateDict(state);
-  }
+  loadModuleTensors(checkpoint.model, Object.entries(parts.modules));
   const counters = trainer['optimizer'] as { stepCount: number; lr: number };
   parts.optimizer.loadStateDict({ ...counters, tensors: checkpoint.optimizer as StateDict });
   setRngState(trainer['rng'] as number[], parts.core);

@@ -8,14 +8,14 @@ computed in float64 (the reference) and in float32 (PyTorch's own rounding, for 
 usage: gpt2_torch.py MODEL_DIR BATCH_JSON OUT_JSON
 """
 
-import json
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "peers"))
-from gpt2 import forward, read_safetensors  # noqa: E402  (bench/peers/gpt2.py, the one GPT-2 in torch)
+from gpt2 import forward  # noqa: E402  (bench/peers/gpt2.py, the one GPT-2 in torch)
+from peer_io import read_inputs, write_result  # noqa: E402
 
 
 def run(stored, cfg, batch, dtype):
@@ -41,13 +41,7 @@ def run(stored, cfg, batch, dtype):
 
 
 def main():
-    model_dir, batch_path, out_path = sys.argv[1:4]
-    with open(f"{model_dir}/config.json") as f:
-        cfg = json.load(f)
-    stored, metadata = read_safetensors(f"{model_dir}/model.safetensors")
-    with open(batch_path) as f:
-        batch = json.load(f)
-    torch.set_num_threads(1)
+    cfg, stored, metadata, batch, out_path = read_inputs()
     result = {
         "metadata": metadata,
         "names": sorted(stored),
@@ -55,8 +49,7 @@ def main():
         "float32": run(stored, cfg, batch, torch.float32),
         "torch": torch.__version__,
     }
-    with open(out_path, "w") as f:
-        json.dump(result, f)
+    write_result(out_path, result)
 
 
 if __name__ == "__main__":

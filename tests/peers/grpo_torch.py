@@ -6,14 +6,14 @@ JSON batch in the (B, L + R) layout; writes each case's loss and the gradient of
 usage: grpo_torch.py MODEL_DIR BATCH_JSON OUT_JSON
 """
 
-import json
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "peers"))
-from gpt2 import forward, read_safetensors  # noqa: E402
+from gpt2 import forward  # noqa: E402
+from peer_io import read_inputs, write_result  # noqa: E402
 
 
 def response_logps(params, cfg, batch, dtype):
@@ -64,13 +64,7 @@ def rloo_loss(logp, batch, case, dtype):
 
 
 def main():
-    model_dir, batch_path, out_path = sys.argv[1:4]
-    with open(f"{model_dir}/config.json") as f:
-        cfg = json.load(f)
-    stored, _ = read_safetensors(f"{model_dir}/model.safetensors")
-    with open(batch_path) as f:
-        batch = json.load(f)
-    torch.set_num_threads(1)
+    cfg, stored, _, batch, out_path = read_inputs()
     dtype = torch.float64
     results = []
     for case in batch["cases"]:
@@ -80,8 +74,7 @@ def main():
         loss.backward()
         grads = {n: (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).tolist() for n, p in params.items()}
         results.append({"loss": loss.item(), "grads": grads})
-    with open(out_path, "w") as f:
-        json.dump({"results": results, "torch": torch.__version__}, f)
+    write_result(out_path, {"results": results, "torch": torch.__version__})
 
 
 if __name__ == "__main__":

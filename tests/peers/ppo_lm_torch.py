@@ -15,14 +15,14 @@ with its gradient for every parameter, in float64 (the reference) and float32 (f
 usage: ppo_lm_torch.py MODEL_DIR BATCH_JSON OUT_JSON
 """
 
-import json
 import os
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "peers"))
-from gpt2 import forward, read_safetensors  # noqa: E402  (bench/peers/gpt2.py, the one GPT-2 in torch)
+from gpt2 import forward  # noqa: E402  (bench/peers/gpt2.py, the one GPT-2 in torch)
+from peer_io import read_inputs, write_result  # noqa: E402
 
 
 def masked_mean(x, mask):
@@ -69,16 +69,9 @@ def run(stored, cfg, b, dtype):
 
 
 def main():
-    model_dir, batch_path, out_path = sys.argv[1:4]
-    with open(f"{model_dir}/config.json") as f:
-        cfg = json.load(f)
-    stored, _ = read_safetensors(f"{model_dir}/model.safetensors")
-    with open(batch_path) as f:
-        batch = json.load(f)
-    torch.set_num_threads(1)
+    cfg, stored, _, batch, out_path = read_inputs()
     result = {"float64": run(stored, cfg, batch, torch.float64), "float32": run(stored, cfg, batch, torch.float32), "torch": torch.__version__}
-    with open(out_path, "w") as f:
-        json.dump(result, f)
+    write_result(out_path, result)
 
 
 if __name__ == "__main__":

@@ -1,32 +1,16 @@
 // DPOTrainer's settings, named after TRL's DPOConfig (camelCase).
 
 import { ValueError } from '../../core/errors';
-import { checkInteger, checkNumber } from '../reward_model/config';
+import { checkNumber, checkOfflineTrainerConfig, type OfflineTrainerConfig } from '../offline_config';
 import { DPO_LOSS_TYPES, type DpoLossType } from './loss';
 
-export interface DPOConfig {
+export interface DPOConfig extends OfflineTrainerConfig {
   /** Strength of the implicit KL to the reference (beta, default 0.1). */
   beta?: number;
   /** 'sigmoid' (DPO, default), 'ipo' or 'hinge' (loss_type). */
   lossType?: DpoLossType;
   /** cDPO's label-flip probability for lossType 'sigmoid', in [0, 0.5) (label_smoothing, default 0). */
   labelSmoothing?: number;
-  /** AdamW's learning rate (default 1e-6, TRL's). */
-  learningRate?: number;
-  /** Pairs per optimisation step (per_device_train_batch_size, default 8). */
-  batchSize?: number;
-  /** AdamW's decoupled weight decay (default 0). */
-  weightDecay?: number;
-  /** Clip the global gradient norm to this (default 1.0); 0 disables clipping. */
-  maxGradNorm?: number;
-  /** Prompt tokens kept, the last ones (max_prompt_length; default half of nPositions). */
-  maxPromptLength?: number;
-  /** Completion tokens kept, EOS included (max_completion_length; default nPositions - maxPromptLength). */
-  maxCompletionLength?: number;
-  /** Visit the pairs in a fresh random order each epoch (default true). */
-  shuffle?: boolean;
-  /** Seeds the core's generator when the trainer is built (default 42, TRL's). */
-  seed?: number;
 }
 
 export type ResolvedDPOConfig = Required<DPOConfig>;
@@ -53,11 +37,6 @@ export function resolveDPOConfig(config: DPOConfig, nPositions: number): Resolve
   checkNumber(who, 'labelSmoothing', c.labelSmoothing, 0, true);
   if (c.labelSmoothing >= 0.5) throw new ValueError(`${who}: labelSmoothing must be < 0.5, got ${c.labelSmoothing}`);
   if (c.labelSmoothing > 0 && c.lossType !== 'sigmoid') throw new ValueError(`${who}: labelSmoothing applies to lossType 'sigmoid' only, not '${c.lossType}'`);
-  checkNumber(who, 'learningRate', c.learningRate, 0, false);
-  checkInteger(who, 'batchSize', c.batchSize, 1);
-  checkNumber(who, 'weightDecay', c.weightDecay, 0, true);
-  checkNumber(who, 'maxGradNorm', c.maxGradNorm, 0, true);
-  checkInteger(who, 'seed', c.seed, 0);
-  if (typeof c.shuffle !== 'boolean') throw new ValueError(`${who}: shuffle must be a boolean, got ${JSON.stringify(c.shuffle)}`);
+  checkOfflineTrainerConfig(who, c);
   return c;
 }

@@ -13,7 +13,7 @@
 import type { Core } from '../../core/core';
 import { ValueError } from '../../core/errors';
 import { noGrad } from '../../core/grad_mode';
-import { AdamW, clipGradNorm } from '../../core/optim';
+import { AdamW } from '../../core/optim';
 import { seed } from '../../core/random';
 import { Tensor } from '../../core/tensor';
 import { checkPairLengths, encodePairs, type EncodedPair, type PairTokenizer, type PairSource } from '../../lm/pair_encoding';
@@ -21,6 +21,7 @@ import { frozenReference } from '../../lm/reference';
 import type { GPT } from '../../nn/gpt';
 import type { Logger } from '../../observability/logger';
 import { checkOfflineTrainerState, loadOfflineCheckpoint, saveOfflineCheckpoint, type OfflineCheckpointParts } from '../offline_checkpoint';
+import { offlineUpdate } from '../offline_update';
 import { PairOrder } from '../pair_order';
 import { resolveDPOConfig, type DPOConfig, type ResolvedDPOConfig } from './config';
 import { dpoLoss } from './loss';
@@ -126,18 +127,12 @@ export class DPOTrainer {
       lossType: this.config.lossType,
       labelSmoothing: this.config.labelSmoothing,
     });
-    const lossValue = loss.item();
     const chosen = logps.chosen.toArray(), rejected = logps.rejected.toArray();
-    if (!Number.isFinite(lossValue)) {
+    const { lossValue, gradNorm } = offlineUpdate(loss, this.optimizer, this.config.maxGradNorm, () => {
       this.order.load(position);
       batch.free();
       core.endStep();
-      throw new ValueError(`DPOTrainer.step: the loss is ${lossValue} (learning rate too high?); no parameter was changed`);
-    }
-    loss.backward();
-    const gradNorm = this.config.maxGradNorm > 0 ? clipGradNorm(this.optimizer.params, this.config.maxGradNorm) : Number.NaN;
-    this.optimizer.step();
-    this.optimizer.zeroGrad();
+    }, 'DPOTrainer');
     batch.free();
     core.endStep();
     this.updateCount++;

@@ -13,7 +13,7 @@ import { ValueError } from '../../core/errors';
 import { noGrad } from '../../core/grad_mode';
 import { Tensor } from '../../core/tensor';
 import { truncatedImportanceWeights, type LmRollout } from '../../lm/rollout';
-import { loadLmTrainer, saveLmTrainer } from '../lm/checkpoint';
+import { resumeOrFree } from '../lm/checkpoint';
 import type { LmLoss, LmMinibatch } from '../lm/optimize';
 import { LmGroupTrainer, type AdvantageResult, type LmTrainerOptions } from '../lm/trainer';
 import { groupRelativeAdvantages } from './advantages';
@@ -32,24 +32,7 @@ export class GRPOTrainer extends LmGroupTrainer<GRPOConfig> {
 
   /** Builds a trainer from `options` (same policy architecture and config) and restores `dir` into it. */
   static async load(dir: string, options: GRPOTrainerOptions): Promise<GRPOTrainer> {
-    const trainer = new GRPOTrainer(options);
-    try {
-      await trainer.resume(dir);
-    } catch (error) {
-      trainer.free();
-      throw error;
-    }
-    return trainer;
-  }
-
-  /** Writes the whole training state to `dir` (crash-safe). */
-  async save(dir: string): Promise<void> {
-    await saveLmTrainer(dir, this);
-  }
-
-  /** Restores a checkpoint written by save() into this trainer, bit for bit. */
-  async resume(dir: string): Promise<void> {
-    await loadLmTrainer(dir, this);
+    return resumeOrFree(new GRPOTrainer(options), dir);
   }
 
   protected advantagesOf(rewards: readonly number[]): AdvantageResult {

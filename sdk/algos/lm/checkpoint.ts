@@ -6,25 +6,21 @@
 // bit (tests/grpo_rloo_checkpoint.test.ts).
 
 import { CheckpointError } from '../../core/errors';
-import type { StateDict } from '../../core/module';
 import { getRngState, setRngState } from '../../core/random';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState, type LoadedCheckpoint } from '../../io/checkpoint';
 import { checkOptimizerCounters, checkRngState } from '../ppo/trainer_state';
+import { checkModelTensors, expectedShapes, failTrainerField as fail, loadModuleTensors, moduleTensors, type PrefixedModules } from './checkpoint_models';
 import type { LmTrainerConfig } from './config';
 import type { LmGroupTrainer } from './trainer';
 
+/** The models a trainer checkpoints, by prefix: the policy and, when it has one, the reference. */
+function models(trainer: LmGroupTrainer<LmTrainerConfig>): PrefixedModules {
+  return trainer.reference ? [['policy.', trainer.policy], ['reference.', trainer.reference]] : [['policy.', trainer.policy]];
+}
+
 /** The trainer's complete state as checkpoint contents. */
 export function lmTrainerCheckpointState(trainer: LmGroupTrainer<LmTrainerConfig>): CheckpointState {
-  const model: StateDict = {};
-  const modelShapes: Record<string, number[]> = {};
-  const addModule = (prefix: string, module: { namedParameters(): [string, { shape: readonly number[]; toArray(): Float32Array }][] }) => {
-    for (const [name, p] of module.namedParameters()) {
-      model[`${prefix}${name}`] = p.toArray();
-      modelShapes[`${prefix}${name}`] = [...p.shape];
-    }
-  };
-  addModule('policy.', trainer.policy);
-  if (trainer.reference) addModule('reference.', trainer.reference);
+  const { model, modelShapes } = moduleTensors(models(trainer));
   const optimizer = trainer.optimizer.stateDict();
   return {
     model,
@@ -56,20 +52,8 @@ export function restoreLmTrainer(trainer: LmGroupTrainer<LmTrainerConfig>, check
   if (checkpoint.metadata['format'] !== format) {
     throw new CheckpointError(`not a NovaRL ${trainer.algorithm.toUpperCase()} checkpoint (metadata format is ${JSON.stringify(checkpoint.metadata['format'])}, expected "${format}")`, 'mismatch');
   }
-  const fail = (field: string, what: string, value: unknown): never => {
-    throw new CheckpointError(`trainer.json: ${field} ${what}, got ${JSON.stringify(value) ?? String(value)}`, 'mismatch', 'trainer.json');
-  };
   // the model's tensors must be exactly the trainer's, name for name and shape for shape
-  const expected = lmTrainerCheckpointState(trainer).modelShapes!;
-  for (const [name, shape] of Object.entries(expected)) {
-    const got = checkpoint.modelShapes[name];
-    if (!got) throw new CheckpointError(`the checkpoint has no tensor ${name}${name.startsWith('reference.') ? ' (it was saved without a reference model)' : ''}`, 'mismatch', undefined, name);
-    if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) throw new CheckpointError(`tensor ${name} has shape [${got}], the trainer's is [${shape}]`, 'mismatch', undefined, name);
-  }
-  for (const name of Object.keys(checkpoint.modelShapes)) {
-    if (!(name in expected)) throw new CheckpointError(`the checkpoint holds ${name}, which this trainer does not have${name.startsWith('reference.') ? ' (build the trainer with a reference)' : ''}`, 'mismatch', undefined, name);
-  }
-  if (!checkpoint.optimizer) throw new CheckpointError('the checkpoint has no optimizer state', 'mismatch');
+  checkModelTensors(checkpoint, expectedShapes(models(trainer)), '(another architecture, or saved with a reference where this trainer has none or the other way?)');
   const state = checkpoint.trainer;
   const updates = state['updates'];
   if (!Number.isSafeInteger(updates) || (updates as number) < 0) fail('updates', 'must be a non-negative integer', updates);
@@ -82,10 +66,7 @@ export function restoreLmTrainer(trainer: LmGroupTrainer<LmTrainerConfig>, check
   if (state['dataset'] !== null && !trainer.prompts.loadState) fail('dataset', "is saved, but the trainer's dataset has no loadState()", state['dataset']);
 
   if (state['dataset'] !== null) trainer.prompts.loadState!(state['dataset']); // checks its own fields first
-  const unprefixed = (prefix: string): StateDict =>
-    Object.fromEntries(Object.entries(checkpoint.model).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v])) as StateDict;
-  trainer.policy.loadStateDict(unprefixed('policy.'));
-  trainer.reference?.loadStateDict(unprefixed('reference.'));
+  loadModuleTensors(checkpoint.model, models(trainer));
   trainer.optimizer.loadStateDict({ ...(state['optimizer'] as { stepCount: number; lr: number }), tensors: checkpoint.optimizer as Record<string, Float32Array> });
   setRngState(state['rngState'] as number[], trainer.core);
   trainer.restoreCounters(updates as number, tokens as number);
@@ -93,4 +74,15 @@ export function restoreLmTrainer(trainer: LmGroupTrainer<LmTrainerConfig>, check
 
 export async function loadLmTrainer(dir: string, trainer: LmGroupTrainer<LmTrainerConfig>): Promise<void> {
   restoreLmTrainer(trainer, await loadCheckpoint(dir));
+}
+
+/** `trainer` (just built from the run's options) with `dir` restored into it; freed when the checkpoint does not fit. */
+export async function resumeOrFree<T extends LmGroupTrainer<LmTrainerConfig>>(trainer: T, dir: string): Promise<T> {
+  try {
+    await loadLmTrainer(dir, trainer);
+  } catch (error) {
+    trainer.free();
+    throw error;
+  }
+  return trainer;
 }

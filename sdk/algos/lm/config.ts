@@ -4,20 +4,46 @@
 
 import { ValueError } from '../../core/errors';
 
-export interface LmTrainerConfig {
-  // ---- generation
+/** The generation fields every language-model trainer (GRPO, RLOO, LM PPO) shares. */
+export interface LmSamplingConfig {
   /** Prompts per generation batch (each sampled numGenerations times). */
   promptsPerStep: number;
-  /** Completions per prompt: the group size (TRL num_generations, 8). */
+  /** Completions per prompt (rows = promptsPerStep x numGenerations; TRL num_generations). */
   numGenerations: number;
-  /** Most tokens per completion (TRL max_completion_length, 256; 16 here: the tiny GPT has 64 positions). */
+  /** Most tokens per completion (TRL max_completion_length / response_length). */
   maxNewTokens: number;
-  /** Sampling temperature; the trainer scores tokens at the same temperature (TRL 1.0). */
+  /** Sampling temperature; the trainer scores tokens at the same temperature (TRL). */
   temperature: number;
   /** Top-k sampling, 0 off (TRL top_k 0). */
   topK: number;
   /** Nucleus sampling, 1 off (TRL top_p 1.0). */
   topP: number;
+}
+
+/**
+ * Checks the generation fields; `name` is the config type in messages (e.g. "GRPOConfig") and
+ * `minGenerations` the smallest group the algorithm accepts.
+ */
+export function checkLmSamplingConfig(name: string, c: LmSamplingConfig, minGenerations: number): void {
+  const integer = (field: keyof LmSamplingConfig, min: number) => {
+    const v = c[field];
+    if (!Number.isSafeInteger(v) || v < min) throw new ValueError(`${name}.${field} must be an integer >= ${min}, got ${String(v)}`);
+  };
+  const finite = (field: keyof LmSamplingConfig, ok: (v: number) => boolean, what: string) => {
+    const v = c[field];
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new ValueError(`${name}.${field} must be ${what}, got ${String(v)}`);
+  };
+  integer('promptsPerStep', 1);
+  integer('numGenerations', minGenerations);
+  integer('maxNewTokens', 1);
+  integer('topK', 0);
+  finite('temperature', (v) => v > 0, 'a finite number > 0 (the trainer scores at this temperature)');
+  finite('topP', (v) => v > 0 && v <= 1, 'in (0, 1]');
+}
+
+export interface LmTrainerConfig extends LmSamplingConfig {
+  // ---- generation (and LmSamplingConfig's fields; numGenerations is the group size, TRL 8;
+  // maxNewTokens TRL 256, 16 here: the tiny GPT has 64 positions)
   /** Token ids that end a completion (default: the tokenizer's EOS; [] for none: every completion runs to maxNewTokens). */
   stopTokenIds?: number[];
   /** Completions that end without a stop token get no loss (TRL mask_truncated_completions, false). */
@@ -76,15 +102,10 @@ export function checkLmTrainerConfig(name: string, c: LmTrainerConfig): void {
     const v = c[field];
     if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new ValueError(`${name}.${field} must be ${what}, got ${String(v)}`);
   };
-  integer('promptsPerStep', 1);
-  integer('numGenerations', 2); // a group of one has no baseline
-  integer('maxNewTokens', 1);
+  checkLmSamplingConfig(name, c, 2); // a group of one has no baseline
   integer('numIterations', 1);
   integer('minibatches', 1);
-  integer('topK', 0);
   integer('seed', 0);
-  finite('temperature', (v) => v > 0, 'a finite number > 0 (the trainer scores at this temperature)');
-  finite('topP', (v) => v > 0 && v <= 1, 'in (0, 1]');
   finite('learningRate', (v) => v >= 0, 'a finite number >= 0');
   finite('maxGradNorm', (v) => v >= 0, 'a finite number >= 0 (0 turns clipping off)');
   finite('adamEps', (v) => v >= 0, 'a finite number >= 0');

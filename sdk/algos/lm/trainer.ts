@@ -20,10 +20,12 @@ import { frozenReference } from '../../lm/reference';
 import { collectLmRollout, type LmRollout } from '../../lm/rollout';
 import { GPT } from '../../nn/gpt';
 import { completionRows, type CompletionsTable } from '../../observability/completions_table';
-import { checkRewardFuncs, scoreRewards, type ScoredRewards } from '../../rewards/reward_funcs';
+import { checkRewardFuncs, scoreRewards } from '../../rewards/reward_funcs';
 import type { Tokenizer } from '../../text/tokenizer';
 import { mean, unbiasedStd } from '../grpo/advantages';
+import { loadLmTrainer, saveLmTrainer } from './checkpoint';
 import type { LmTrainerConfig } from './config';
+import { engineMetrics, rewardMetrics } from './metrics';
 import { optimizeGenerationBatch, type LmMinibatch, type LmLoss } from './optimize';
 import { promptSource, type PromptSource } from './prompt_source';
 
@@ -189,20 +191,13 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
       this.counters.tokensGenerated += rollout.completions.completionIds.reduce((s, ids) => s + ids.length, 0);
 
       const metrics: Record<string, number> = {
-        ...rewardMetrics(scored),
+        ...rewardMetrics(scored, stdOrZero),
         ...advantageMetrics,
         ...prepared.metrics,
         ...completionMetrics(rollout),
         ...optimized.means,
         ...(rollout.refLogProbs ? { 'objective/kl': sequenceKlMean(rollout) } : {}),
-        ...(rollout.offPolicy
-          ? {
-              'engine/logprob_delta_mean': rollout.offPolicy.deltaMean,
-              'engine/logprob_delta_max': rollout.offPolicy.deltaMax,
-              'engine/ratio_min': rollout.offPolicy.ratioMin,
-              'engine/ratio_max': rollout.offPolicy.ratioMax,
-            }
-          : {}),
+        ...engineMetrics(rollout),
         'timing/generation_s': rollout.generationSeconds,
         'timing/scoring_s': rollout.scoringSeconds,
         'timing/step_s': (performance.now() - started) / 1000,
@@ -235,6 +230,16 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
     if (c.lrScheduler === 'constant') return c.learningRate;
     const total = c.maxSteps! * c.numIterations * c.minibatches;
     return c.learningRate * Math.max(0, (total - optimizerSteps) / total);
+  }
+
+  /** Writes the whole training state to `dir` (crash-safe; sdk/algos/lm/checkpoint.ts). */
+  async save(dir: string): Promise<void> {
+    await saveLmTrainer(dir, this);
+  }
+
+  /** Restores a checkpoint written by save() into this trainer, bit for bit. */
+  async resume(dir: string): Promise<void> {
+    await loadLmTrainer(dir, this);
   }
 
   /** Optimisation phases completed (one per step()). */
@@ -277,16 +282,6 @@ function lossMask(rollout: LmRollout, maskTruncated: boolean): Float32Array {
     if (reason === 'length') mask.fill(0, b * R, b * R + R);
   });
   return mask;
-}
-
-/** TRL's reward metrics: reward, reward_std, rewards/<name>/mean and /std. */
-function rewardMetrics(scored: ScoredRewards): Record<string, number> {
-  const out: Record<string, number> = { reward: mean(scored.total), reward_std: stdOrZero(scored.total) };
-  for (const [name, rewards] of Object.entries(scored.perFunction)) {
-    out[`rewards/${name}/mean`] = mean(rewards);
-    out[`rewards/${name}/std`] = stdOrZero(rewards);
-  }
-  return out;
 }
 
 /** TRL's completion statistics (lengths in tokens, with the stop token). */

@@ -7,10 +7,10 @@
 
 import { CheckpointError } from '../../core/errors';
 import { noGrad } from '../../core/grad_mode';
-import type { StateDict } from '../../core/module';
 import { getRngState, setRngState } from '../../core/random';
 import { loadCheckpoint, saveCheckpoint, type CheckpointState, type LoadedCheckpoint } from '../../io/checkpoint';
 import type { GPT } from '../../nn/gpt';
+import { checkModelTensors, expectedShapes, failTrainerField as fail, loadModuleTensors, moduleTensors } from '../lm/checkpoint_models';
 import { checkOptimizerCounters, checkRngState } from '../ppo/trainer_state';
 import type { LMPPOTrainer, LMPPOTrainerState } from './trainer';
 
@@ -26,15 +26,7 @@ function models(trainer: LMPPOTrainer): [string, GPT][] {
 
 /** The trainer's complete state as checkpoint contents. */
 export function lmPpoCheckpointState(trainer: LMPPOTrainer): CheckpointState {
-  const model: StateDict = {};
-  const modelShapes: Record<string, number[]> = {};
-  for (const [prefix, m] of models(trainer)) {
-    const state = m.stateDict();
-    for (const [name, p] of m.namedParameters()) {
-      model[prefix + name] = state[name]!;
-      modelShapes[prefix + name] = [...p.shape];
-    }
-  }
+  const { model, modelShapes } = moduleTensors(models(trainer));
   const optimizer = trainer.optimizer.stateDict();
   return {
     model,
@@ -59,24 +51,8 @@ export function restoreLmPpoTrainer(trainer: LMPPOTrainer, checkpoint: LoadedChe
   if (checkpoint.metadata['format'] !== FORMAT) {
     throw new CheckpointError(`not a NovaRL LM PPO checkpoint (metadata format is ${JSON.stringify(checkpoint.metadata['format'])})`, 'mismatch');
   }
-  const fail = (field: string, what: string, value: unknown): never => {
-    throw new CheckpointError(`trainer.json: ${field} ${what}, got ${JSON.stringify(value) ?? String(value)}`, 'mismatch', 'trainer.json');
-  };
   // 1. the model tensors: exactly this trainer's, name for name and shape for shape
-  const expected = new Map<string, readonly number[]>();
-  for (const [prefix, m] of models(trainer)) for (const [name, p] of m.namedParameters()) expected.set(prefix + name, p.shape);
-  const missing = [...expected.keys()].filter((n) => !(n in checkpoint.model));
-  const unexpected = Object.keys(checkpoint.model).filter((n) => !expected.has(n));
-  if (missing.length || unexpected.length) {
-    throw new CheckpointError(`the checkpoint's models do not fit this trainer (another architecture, critic or reference?): missing [${missing.join(', ')}], unexpected [${unexpected.join(', ')}]`, 'mismatch');
-  }
-  for (const [name, shape] of expected) {
-    const saved = checkpoint.modelShapes[name] ?? [checkpoint.model[name]!.length];
-    if (saved.length !== shape.length || saved.some((d, i) => d !== shape[i])) {
-      throw new CheckpointError(`the checkpoint's ${name} has shape [${saved.join(', ')}], this trainer's has [${shape.join(', ')}]`, 'mismatch', undefined, name);
-    }
-  }
-  if (!checkpoint.optimizer) throw new CheckpointError('the checkpoint has no optimizer state', 'mismatch');
+  checkModelTensors(checkpoint, expectedShapes(models(trainer)), '(another architecture, critic or reference?)');
   // 2. trainer.json, field by field
   const s = checkpoint.trainer;
   for (const field of ['updates', 'tokensGenerated', 'episodes'] as const) {
@@ -92,11 +68,7 @@ export function restoreLmPpoTrainer(trainer: LMPPOTrainer, checkpoint: LoadedChe
     if (config![key] !== value) fail(`config.${key}`, `differs from this trainer's (${JSON.stringify(value)})`, config![key]);
   }
   // 3. load
-  for (const [prefix, m] of models(trainer)) {
-    const state: StateDict = {};
-    for (const [name] of m.namedParameters()) state[name] = checkpoint.model[prefix + name]!;
-    noGrad(() => m.loadStateDict(state), m.core);
-  }
+  noGrad(() => loadModuleTensors(checkpoint.model, models(trainer)), trainer.policy.core);
   const counters = s['optimizer'] as { stepCount: number; lr: number };
   trainer.optimizer.loadStateDict({ ...counters, tensors: checkpoint.optimizer as Record<string, Float32Array> });
   trainer.loadTrainerState(s as unknown as LMPPOTrainerState);

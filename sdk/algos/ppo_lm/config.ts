@@ -1,23 +1,13 @@
 // LMPPOTrainer's configuration: TRL's PPOConfig in camelCase (names and, where they suit a tiny
-// model, defaults), with NovaRL's KL options. Every field is checked once, here, with a
-// ValueError naming it.
+// model, defaults), with NovaRL's KL options. Every field is checked once (the generation ones by
+// sdk/algos/lm/config.ts, shared with GRPO and RLOO), with a ValueError naming it.
 
 import { ValueError } from '../../core/errors';
 import type { KlEstimator } from '../../core/losses';
+import { checkLmSamplingConfig, type LmSamplingConfig } from '../lm/config';
 
-export interface LMPPOConfig {
-  /** Prompts per generation batch (TRL: per_device_train_batch_size / num_generations). */
-  promptsPerStep: number;
-  /** Completions sampled per prompt (rows = promptsPerStep x numGenerations). */
-  numGenerations: number;
-  /** Longest completion in tokens (TRL: response_length / max_completion_length). */
-  maxNewTokens: number;
-  /** Sampling temperature; the trainer scores tokens at the same temperature (TRL). */
-  temperature: number;
-  /** Top-k sampling (0: off). */
-  topK: number;
-  /** Nucleus sampling (1: off). */
-  topP: number;
+/** LM PPO's fields; the generation ones (LmSamplingConfig) are TRL's per_device_train_batch_size / num_generations prompts, response_length tokens. */
+export interface LMPPOConfig extends LmSamplingConfig {
   /** Adam's learning rate. */
   learningRate: number;
   /** Use AdamW (decoupled weight decay) instead of Adam. */
@@ -122,15 +112,10 @@ export function resolveLMPPOConfig(overrides: Partial<LMPPOConfig> = {}): LMPPOC
   const oneOf = (field: keyof LMPPOConfig, options: readonly unknown[]) => {
     if (!options.includes(c[field])) fail(field, `one of ${options.map((o) => JSON.stringify(o)).join(', ')}`);
   };
-  integer('promptsPerStep', 1);
-  integer('numGenerations', 1);
-  integer('maxNewTokens', 1);
-  integer('topK', 0);
+  checkLmSamplingConfig('LMPPOConfig', c, 1);
   integer('epochs', 1);
   integer('minibatches', 1);
   integer('seed', 0);
-  number('temperature', (v) => v > 0, 'a finite number > 0');
-  number('topP', (v) => v > 0 && v <= 1, 'in (0, 1]');
   number('learningRate', (v) => v >= 0, 'a finite number >= 0');
   number('weightDecay', (v) => v >= 0, 'a finite number >= 0');
   number('clipRange', (v) => v >= 0, 'a finite number >= 0');

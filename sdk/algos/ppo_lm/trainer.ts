@@ -28,12 +28,13 @@ import { completionRows, type CompletionRow } from '../../observability/completi
 import type { Logger } from '../../observability/logger';
 import { checkRewardFuncs, scoreRewards } from '../../rewards/reward_funcs';
 import type { Tokenizer } from '../../text/tokenizer';
+import { engineMetrics, rewardMetrics } from '../lm/metrics';
+import { promptSource, type PromptSource } from '../lm/prompt_source';
 import { FixedKlController, ProportionalKlController, WindowKlController, type KlController } from '../ppo/kl_controller';
 import { lmAdvantages } from './advantages';
 import { loadLmPpoCheckpoint, saveLmPpoCheckpoint } from './checkpoint';
 import { resolveLMPPOConfig, usesReference, type LMPPOConfig } from './config';
 import { criticValues, SequencePolicy } from './policy';
-import { toPromptSource, type PromptSource } from './prompts';
 import { lmPpoStep } from './step';
 
 /**
@@ -50,7 +51,7 @@ export interface LMPPOTrainerOptions {
   /** The policy GPT; with valueModel 'head' it needs valueHead: true. */
   policy: GPT;
   tokenizer: Tokenizer;
-  /** Prompts: a PromptDataset (anything with next(k)) or a PromptRow array, cycled. */
+  /** Prompts: a PromptDataset (next(k), sync or async) or a PromptRow array, cycled. */
   dataset: PromptSource | readonly PromptRow[];
   rewardFuncs: NamedRewardFunction[];
   /** Where completions come from (default LocalCompletionEngine(policy)). */
@@ -106,7 +107,7 @@ export class LMPPOTrainer {
     checkRewardFuncs(options.rewardFuncs, 'LMPPOTrainer');
     this.policy = options.policy;
     this.tokenizer = options.tokenizer;
-    this.dataset = toPromptSource(options.dataset);
+    this.dataset = promptSource(options.dataset);
     this.rewardFuncs = [...options.rewardFuncs];
     this.engine = options.engine ?? new LocalCompletionEngine(this.policy);
     this.logger = options.logger;
@@ -171,7 +172,7 @@ export class LMPPOTrainer {
     let trained = false;
     const owned: Tensor[] = [];
     try {
-      const prompts = this.dataset.next(c.promptsPerStep);
+      const prompts = await this.dataset.next(c.promptsPerStep);
       const eos = this.tokenizer.eosTokenId;
       rollout = await collectLmRollout({
         engine: this.engine,
@@ -253,14 +254,7 @@ export class LMPPOTrainer {
       const stepSeconds = (performance.now() - started) / 1000;
       this.elapsedSeconds += stepSeconds;
 
-      const metrics: Record<string, number> = {
-        reward: mean(scored.total),
-        reward_std: std(scored.total),
-      };
-      for (const [name, v] of Object.entries(scored.perFunction)) {
-        metrics[`rewards/${name}/mean`] = mean(v);
-        metrics[`rewards/${name}/std`] = std(v);
-      }
+      const metrics = rewardMetrics(scored, std);
       // objective/kl only when there is a reference to measure against
       if (this.reference) metrics['objective/kl'] = kl;
       Object.assign(metrics, {
@@ -292,12 +286,7 @@ export class LMPPOTrainer {
         'timing/step_s': stepSeconds,
       });
       if (c.klPenalty === 'loss') metrics['loss/kl_avg'] = stats.klLoss;
-      if (rollout.offPolicy) {
-        metrics['engine/logprob_delta_mean'] = rollout.offPolicy.deltaMean;
-        metrics['engine/logprob_delta_max'] = rollout.offPolicy.deltaMax;
-        metrics['engine/ratio_min'] = rollout.offPolicy.ratioMin;
-        metrics['engine/ratio_max'] = rollout.offPolicy.ratioMax;
-      }
+      Object.assign(metrics, engineMetrics(rollout));
       this.logger?.log(this.updateCount, metrics);
       if (this.completionsTable) {
         const perToken = (x: ArrayLike<number>) => lengths.map((n, b) => { let sum = 0; for (let t = 0; t < n; t++) sum += x[b * R + t]!; return sum; });

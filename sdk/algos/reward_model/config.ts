@@ -1,26 +1,10 @@
 // RewardModelTrainer's settings, named after TRL's RewardConfig (camelCase).
 
-import { ValueError } from '../../core/errors';
+import { checkNumber, checkOfflineTrainerConfig, type OfflineTrainerConfig } from '../offline_config';
 
-export interface RewardModelConfig {
-  /** AdamW's learning rate (default 1e-4, TRL's RewardConfig). */
-  learningRate?: number;
-  /** Pairs per optimisation step (per_device_train_batch_size, default 8). */
-  batchSize?: number;
-  /** AdamW's decoupled weight decay (default 0, as TrainingArguments). */
-  weightDecay?: number;
-  /** Clip the global gradient norm to this (default 1.0); 0 disables clipping. */
-  maxGradNorm?: number;
+export interface RewardModelConfig extends OfflineTrainerConfig {
   /** Weight of TRL's reward-centring term mean((r_c + r_r)^2) (center_rewards_coefficient, default 0: off). */
   centerRewardsCoefficient?: number;
-  /** Prompt tokens kept (the last ones; default half of nPositions). */
-  maxPromptLength?: number;
-  /** Completion tokens kept, EOS included (default nPositions - maxPromptLength). */
-  maxCompletionLength?: number;
-  /** Visit the pairs in a fresh random order each epoch (default true). */
-  shuffle?: boolean;
-  /** Seeds the core's generator when the trainer is built (default 42, TRL's). */
-  seed?: number;
 }
 
 export type ResolvedRewardModelConfig = Required<RewardModelConfig>;
@@ -39,24 +23,7 @@ export function resolveRewardModelConfig(config: RewardModelConfig, nPositions: 
     shuffle: config.shuffle ?? true,
     seed: config.seed ?? 42,
   };
-  checkNumber('RewardModelConfig', 'learningRate', c.learningRate, 0, false);
-  checkInteger('RewardModelConfig', 'batchSize', c.batchSize, 1);
-  checkNumber('RewardModelConfig', 'weightDecay', c.weightDecay, 0, true);
-  checkNumber('RewardModelConfig', 'maxGradNorm', c.maxGradNorm, 0, true);
+  checkOfflineTrainerConfig('RewardModelConfig', c);
   checkNumber('RewardModelConfig', 'centerRewardsCoefficient', c.centerRewardsCoefficient, 0, true);
-  checkInteger('RewardModelConfig', 'seed', c.seed, 0);
-  if (typeof c.shuffle !== 'boolean') throw new ValueError(`RewardModelConfig: shuffle must be a boolean, got ${JSON.stringify(c.shuffle)}`);
   return c;
-}
-
-/** A finite number above `min` (or at it, when `inclusive`). */
-export function checkNumber(who: string, field: string, value: unknown, min: number, inclusive: boolean): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || (inclusive ? value < min : value <= min)) {
-    throw new ValueError(`${who}: ${field} must be a finite number ${inclusive ? '>=' : '>'} ${min}, got ${JSON.stringify(value)}`);
-  }
-}
-
-/** A safe integer >= min. */
-export function checkInteger(who: string, field: string, value: unknown, min: number): void {
-  if (!Number.isSafeInteger(value) || (value as number) < min) throw new ValueError(`${who}: ${field} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
 }

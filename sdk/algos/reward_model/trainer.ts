@@ -10,11 +10,12 @@
 
 import { ValueError } from '../../core/errors';
 import { noGrad } from '../../core/grad_mode';
-import { AdamW, clipGradNorm } from '../../core/optim';
+import { AdamW } from '../../core/optim';
 import { seed } from '../../core/random';
 import type { Logger } from '../../observability/logger';
 import { checkPairLengths, encodePairs, type EncodedPair, type PairTokenizer, type PairSource } from '../../lm/pair_encoding';
 import { checkOfflineTrainerState, loadOfflineCheckpoint, saveOfflineCheckpoint, type OfflineCheckpointParts } from '../offline_checkpoint';
+import { offlineUpdate } from '../offline_update';
 import { PairOrder } from '../pair_order';
 import { resolveRewardModelConfig, type RewardModelConfig, type ResolvedRewardModelConfig } from './config';
 import { bradleyTerryLoss, preferenceStats } from './loss';
@@ -70,16 +71,10 @@ export class RewardModelTrainer {
     const batch = this.order.next().map((i) => this.pairs[i]!);
     const core = this.model.core;
     const { loss, chosen, rejected } = this.forward(batch);
-    const lossValue = loss.item();
-    if (!Number.isFinite(lossValue)) {
+    const { lossValue, gradNorm } = offlineUpdate(loss, this.optimizer, this.config.maxGradNorm, () => {
       this.order.load(position);
       core.endStep();
-      throw new ValueError(`RewardModelTrainer.step: the loss is ${lossValue} (learning rate too high?); no parameter was changed`);
-    }
-    loss.backward();
-    const gradNorm = this.config.maxGradNorm > 0 ? clipGradNorm(this.optimizer.params, this.config.maxGradNorm) : Number.NaN;
-    this.optimizer.step();
-    this.optimizer.zeroGrad();
+    }, 'RewardModelTrainer');
     const stats = preferenceStats(chosen, rejected);
     core.endStep();
     this.updateCount++;

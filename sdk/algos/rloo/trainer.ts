@@ -10,7 +10,7 @@
 
 import { Tensor } from '../../core/tensor';
 import type { LmRollout } from '../../lm/rollout';
-import { loadLmTrainer, saveLmTrainer } from '../lm/checkpoint';
+import { resumeOrFree } from '../lm/checkpoint';
 import type { LmLoss, LmMinibatch } from '../lm/optimize';
 import { LmGroupTrainer, type AdvantageResult, type LmTrainerOptions } from '../lm/trainer';
 import { groupRelativeAdvantages } from '../grpo/advantages';
@@ -30,24 +30,7 @@ export class RLOOTrainer extends LmGroupTrainer<RLOOConfig> {
 
   /** Builds a trainer from `options` (same policy architecture and config) and restores `dir` into it. */
   static async load(dir: string, options: RLOOTrainerOptions): Promise<RLOOTrainer> {
-    const trainer = new RLOOTrainer(options);
-    try {
-      await trainer.resume(dir);
-    } catch (error) {
-      trainer.free();
-      throw error;
-    }
-    return trainer;
-  }
-
-  /** Writes the whole training state to `dir` (crash-safe). */
-  async save(dir: string): Promise<void> {
-    await saveLmTrainer(dir, this);
-  }
-
-  /** Restores a checkpoint written by save() into this trainer, bit for bit. */
-  async resume(dir: string): Promise<void> {
-    await loadLmTrainer(dir, this);
+    return resumeOrFree(new RLOOTrainer(options), dir);
   }
 
   protected advantagesOf(scores: readonly number[], rollout: LmRollout, mask: Float32Array): AdvantageResult {
