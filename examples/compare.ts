@@ -36,17 +36,17 @@ import type { PretrainConfig } from './pretrain_gpt';
 
 export const config = {
   /** Generated completion tokens each algorithm may spend (the trainers' tokens/generated). */
-  budget: 16384,
+  budget: 65536,
   /** Evaluations during training (at budget / evalPoints, 2 budget / evalPoints, ...), besides the one at the start. */
-  evalPoints: 4,
+  evalPoints: 8,
   /** Longest completion, in tokens, for training and evaluation alike. */
   maxNewTokens: 16,
   /** Sampling temperature, for training and evaluation alike. */
   temperature: 1,
   /** Training prompts (sentence openings of the pretraining text). */
-  trainPrompts: 1024,
+  trainPrompts: 2048,
   /** Held-out prompts (the books' validation tails), one sample each per evaluation. */
-  evalPrompts: 64,
+  evalPrompts: 128,
   /** Words of each sentence used as its prompt. */
   promptWords: 4,
   /** Seed of the evaluation samples (the same for every algorithm and every point). */
@@ -282,6 +282,7 @@ function markdownReport(results: readonly AlgorithmResult[], start: EvalPoint, c
     `- Prompts: ${c.trainPrompts} training openings of ${c.promptWords} words from the pretraining text; ${c.evalPrompts} held-out openings from the books' validation tails.`,
     `- Reward: the AFINN-165 sentiment score of the completion (novarl/sentiment, measure 'score').`,
     `- Evaluation: one sample per held-out prompt at seed ${c.evalSeed}; reward = mean score; KL = mean over samples of sum_t (log pi - log pi_ref) (k1), reference = the frozen start model; evaluated ${c.evalPoints} times along training. Wall time counts training only (DPO: sampling and labelling its pairs, and its steps).`,
+    '- Updates: PPO, GRPO and RLOO count generation batches (PPO runs epochs x minibatches optimizer steps on each, GRPO and RLOO one); DPO counts its optimizer steps.',
     ...results.map((r) => `- ${r.algorithm}: ${r.settings}.`),
     '',
   ].join('\n');
