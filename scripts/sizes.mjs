@@ -1,6 +1,6 @@
 // Prints the sizes the README reports: each .wasm flavour, each SDK bundle and each bundle of the
-// GPU plug-in (novarl/gpu) and of the sentiment reward (novarl/sentiment, with the sentiment package's
-// word list; both import the SDK bundle rather than containing it) in dist/, raw
+// GPU plug-in (novarl/gpu), the sentiment reward (novarl/sentiment, with the sentiment package's
+// word list) and the server (novarl/serve, and the novarl bin; all import the SDK bundle rather than containing it) in dist/, raw
 // and gzipped (zlib level 9, as `gzip -9`), plus the browser bundle minified (esbuild) and
 // gzipped, which is about what an app's bundler ships before tree-shaking. Run after `npm run build`:
 //   npm run sizes
@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
-const files = ['novarl.simd.wasm', 'novarl.scalar.wasm', 'index.js', 'index.browser.js', 'gpu.js', 'gpu.browser.js', 'sentiment.js', 'sentiment.browser.js'];
+const files = ['novarl.simd.wasm', 'novarl.scalar.wasm', 'index.js', 'index.browser.js', 'gpu.js', 'gpu.browser.js', 'sentiment.js', 'sentiment.browser.js', 'serve.js', 'serve.browser.js', 'cli.js'];
 
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
 const gzip = (bytes) => gzipSync(bytes, { level: 9 }).length;
