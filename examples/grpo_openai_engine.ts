@@ -89,13 +89,13 @@ async function train(label: string, policy: GPT, tokenizer: Tokenizer, engine: C
     dataset,
     rewardFuncs: [eShare],
     engine,
+    weightSync: sync, // after every update: the server holds the trainer's weights before the next rollout
     config: { promptsPerStep: 4, numGenerations: 4, maxNewTokens: 24, temperature: 1, learningRate: 3e-3, seed: c.seed },
   });
   const rewards: number[] = [];
   try {
     for (let s = 0; s < c.steps; s++) {
       const m = await trainer.step();
-      await sync?.afterUpdate(policy, trainer.updates);
       rewards.push(m['reward']!);
       const gap = m['engine/logprob_delta_max'] === undefined ? '' : `  |dlogp| max ${m['engine/logprob_delta_max'].toExponential(2)}`;
       if (!c.quiet) console.log(`${label} step ${trainer.updates}: reward ${m['reward']!.toFixed(4)}  kl ${(m['objective/kl'] ?? 0).toFixed(4)}  generation ${m['timing/generation_s']!.toFixed(2)} s${gap}`);

@@ -18,6 +18,7 @@ import type { NamedRewardFunction, PromptRow } from '../../interfaces/reward_fun
 import { LocalCompletionEngine } from '../../lm/local_engine';
 import { frozenReference } from '../../lm/reference';
 import { collectLmRollout, type LmRollout } from '../../lm/rollout';
+import type { WeightSync } from '../../engines/weight_sync';
 import { GPT } from '../../nn/gpt';
 import { completionRows, type CompletionsTable } from '../../observability/completions_table';
 import { checkRewardFuncs, scoreRewards } from '../../rewards/reward_funcs';
@@ -50,6 +51,13 @@ export interface LmTrainerOptions<C extends LmTrainerConfig> {
   config?: Partial<C>;
   logger?: MetricsLogger;
   completionsTable?: CompletionsSink;
+  /**
+   * Called after every update with the new weights, for a server engine (NovaRLServerWeightSync,
+   * VllmReloadWeightSync, NoWeightSync from sdk/engines/weight_sync.ts). A sync that fails after
+   * its retries rejects step() with a WeightSyncError once the update is applied (and the engine
+   * refuses rollouts until a sync succeeds), so training never goes on against unknown weights.
+   */
+  weightSync?: WeightSync;
 }
 
 /** What an algorithm computes from one scored generation batch. */
@@ -73,6 +81,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
   private counters = { updates: 0, tokensGenerated: 0 };
   protected readonly logger?: MetricsLogger;
   protected readonly completionsTable?: CompletionsSink;
+  readonly weightSync?: WeightSync;
   private readonly ownsReference: boolean;
   private freed = false;
   private stepping = false;
@@ -96,6 +105,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
     this.engine = options.engine ?? new LocalCompletionEngine(this.policy, { padTokenId: this.padTokenId });
     this.logger = options.logger;
     this.completionsTable = options.completionsTable;
+    this.weightSync = options.weightSync;
     if (options.reference !== undefined && !(options.reference instanceof GPT)) throw new ValueError(`${name}: options.reference must be a GPT`);
     if (options.reference === this.policy) throw new ValueError(`${name}: options.reference is the policy itself; pass frozenReference(policy) or leave it out`);
     if (config.stopTokenIds === undefined && this.stopTokenIds.length === 0) throw new ValueError(`${name}: the tokenizer has no EOS token; set config.stopTokenIds`);
@@ -189,6 +199,7 @@ export abstract class LmGroupTrainer<C extends LmTrainerConfig> {
       });
       this.counters.updates++;
       this.counters.tokensGenerated += rollout.completions.completionIds.reduce((s, ids) => s + ids.length, 0);
+      await this.weightSync?.afterUpdate(this.policy, this.updates);
 
       const metrics: Record<string, number> = {
         ...rewardMetrics(scored, stdOrZero),

@@ -23,6 +23,7 @@ import type { NamedRewardFunction, PromptRow } from '../../interfaces/reward_fun
 import { LocalCompletionEngine } from '../../lm/local_engine';
 import { frozenReference } from '../../lm/reference';
 import { collectLmRollout, type LmRollout } from '../../lm/rollout';
+import type { WeightSync } from '../../engines/weight_sync';
 import { GPT } from '../../nn/gpt';
 import { completionRows, type CompletionRow } from '../../observability/completions_table';
 import type { Logger } from '../../observability/logger';
@@ -63,6 +64,13 @@ export interface LMPPOTrainerOptions {
   config?: Partial<LMPPOConfig>;
   logger?: Logger;
   completionsTable?: LmPpoCompletionsSink;
+  /**
+   * Called after every update with the new weights, for a server engine (NovaRLServerWeightSync,
+   * VllmReloadWeightSync, NoWeightSync from sdk/engines/weight_sync.ts). A sync that fails after
+   * its retries rejects step() with a WeightSyncError once the update is applied (and the engine
+   * refuses rollouts until a sync succeeds), so training never goes on against unknown weights.
+   */
+  weightSync?: WeightSync;
 }
 
 /** Everything besides weights and optimizer moments that a bit-identical resume needs. */
@@ -87,6 +95,7 @@ export class LMPPOTrainer {
   readonly klController: KlController;
   readonly logger?: Logger;
   readonly completionsTable?: LmPpoCompletionsSink;
+  readonly weightSync?: WeightSync;
   private readonly sequencePolicy: SequencePolicy;
   private readonly ownsReference: boolean;
   private readonly ownsCritic: boolean;
@@ -112,6 +121,7 @@ export class LMPPOTrainer {
     this.engine = options.engine ?? new LocalCompletionEngine(this.policy);
     this.logger = options.logger;
     this.completionsTable = options.completionsTable;
+    this.weightSync = options.weightSync;
     const core = this.policy.core;
     seedCore(config.seed, core);
 
@@ -251,6 +261,7 @@ export class LMPPOTrainer {
       this.generatedTokens += generated;
       this.episodeCount += B;
       this.episodesThisProcess += B;
+      await this.weightSync?.afterUpdate(this.policy, this.updateCount);
       const stepSeconds = (performance.now() - started) / 1000;
       this.elapsedSeconds += stepSeconds;
 
