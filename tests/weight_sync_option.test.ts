@@ -15,10 +15,11 @@ beforeAll(async () => {
 /** Records the weights it is shown; fails on the update numbers in `failOn`. */
 class RecordingSync implements WeightSync {
   readonly seen: { update: number; hash: string }[] = [];
+  staleness = 0;
   constructor(private readonly failOn: number[] = []) {}
   async afterUpdate(policy: GPT, updateIndex: number): Promise<void> {
     this.seen.push({ update: updateIndex, hash: parameterHash(policy) });
-    if (this.failOn.includes(updateIndex)) throw new WeightSyncError(`sync of update ${updateIndex} failed`);
+    if (this.failOn.includes(updateIndex)) throw new WeightSyncError(`sync of update ${updateIndex} failed`, updateIndex);
   }
 }
 
