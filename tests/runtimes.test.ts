@@ -399,6 +399,7 @@ describe('the same generation on every runtime', () => {
     if (!workerd) return missing('workerd (generation)', 'node_modules/.bin/workerd does not run', 'npm install (workerd is a devDependency)', skip);
     const body = await workerdRun(workerd, 'generate', { 'worker.mjs': workerdEntry('generateBoth', 'generate.mjs') }, (from) => [
       { name: 'generate.mjs', kind: 'esModule', embed: from(GENERATE) },
+      { name: 'hash.mjs', kind: 'esModule', embed: from(join(EXAMPLE, 'hash.mjs')) },
       ...workerdSdkModules(from),
     ]);
     generations.set('workerd', parseGeneration(body, 'workerd'));
@@ -459,7 +460,7 @@ describe('the same RLHF runs on every runtime', () => {
     // workerd resolves every specifier against the importer's name, so from 'novarl/...' the SDK
     // is '../novarl' ('novarl' would be 'novarl/novarl').
     const files = { 'worker.mjs': workerdEntry('rlhfBoth', 'rlhf.mjs'), 'sdk_alias.mjs': "export * from '../novarl';\n" };
-    const scripts = ['rlhf', 'rlhf_data', 'rlhf_ppo', 'rlhf_grpo', 'rlhf_rloo', 'rlhf_dpo', 'rlhf_reward_model'];
+    const scripts = ['hash', 'rlhf', 'rlhf_data', 'rlhf_ppo', 'rlhf_grpo', 'rlhf_rloo', 'rlhf_dpo', 'rlhf_reward_model'];
     const body = await workerdRun(workerd, 'rlhf', files, (from) => [
       ...scripts.map((name): WorkerdModule => ({ name: `${name}.mjs`, kind: 'esModule', embed: from(join(EXAMPLE, `${name}.mjs`)) })),
       ...workerdSdkModules(from),

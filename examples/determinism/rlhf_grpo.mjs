@@ -8,6 +8,7 @@
 //   npx bun examples/determinism/rlhf_grpo.mjs | npx deno run --allow-read examples/determinism/rlhf_grpo.mjs
 
 import { GPT, GRPOTrainer, Tokenizer, init, seed } from 'novarl';
+import { hashArrays } from './hash.mjs';
 
 export const grpoConfig = {
   corpus: 'abc cab bca acb bac cba. aa bb cc. the cat sat on the mat. ',
@@ -36,15 +37,9 @@ export async function grpoHash(core) {
   return { initial, final };
 }
 
-/** FNV-1a (32 bits) over every parameter's f32 bytes, in parameter order: integer math only. */
+/** FNV-1a (32 bits) over every parameter's f32 bytes, in parameter order. */
 export function parameterHash(model) {
-  let h = 0x811c9dc5;
-  for (const [, p] of model.namedParameters()) {
-    const data = p.toArray();
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
+  return hashArrays(model.namedParameters().map(([, p]) => p.toArray()));
 }
 
 const isMain = import.meta.main ?? (typeof process !== 'undefined' && import.meta.filename !== undefined && import.meta.filename === process.argv[1]);
