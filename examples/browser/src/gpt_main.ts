@@ -3,7 +3,7 @@
 
 import { LineChart } from './charts';
 import type { FromGptWorker, ToGptWorker } from './gpt_messages';
-import { $, drawStatus, showTrainButtons, wireTraining, type PageState as State } from './page';
+import { $, drawStatus, showError, showTrainButtons, wireTraining, type PageState as State } from './page';
 
 const buttons = { train: $<HTMLButtonElement>('train'), pause: $<HTMLButtonElement>('pause'), generate: $<HTMLButtonElement>('generate') };
 const status = $('status');
@@ -54,12 +54,9 @@ worker.onmessage = (event: MessageEvent<FromGptWorker>) => {
       renderStatus();
       return;
     case 'paused':
-      step = message.step;
-      setState('paused');
-      return;
     case 'done':
       step = message.step;
-      setState('done');
+      setState(message.type);
       return;
     case 'generated': {
       const prompt = document.createElement('span');
@@ -76,9 +73,7 @@ worker.onmessage = (event: MessageEvent<FromGptWorker>) => {
       return;
     }
     case 'error':
-      setState('error');
-      status.textContent = `Error: ${message.message}`;
-      return;
+      return showError(status, setState, `Error: ${message.message}`);
   }
 };
 

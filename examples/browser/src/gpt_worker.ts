@@ -5,7 +5,7 @@
 import { init, simdSupported } from '../../../sdk/index';
 import type { FromGptWorker, ToGptWorker } from './gpt_messages';
 import { STEPS, createGptRun, defaultGptRunConfig, sample, trainStep, type GptRun } from './gpt_setup';
-import { compileCore, errorMessage, startThenHandle, stepLoop, workerScope } from './worker_protocol';
+import { compileCore, startThenHandle, stepLoop, workerScope } from './worker_protocol';
 
 // The corpus (gpt_corpus.ts), baked in by build.ts as a string constant: nothing is fetched but the core.
 declare const GPT_CORPUS: string;
@@ -65,12 +65,7 @@ function step(): boolean {
   return false;
 }
 
-function fail(error: unknown): void {
-  loop.stop();
-  post({ type: 'error', message: errorMessage(error) });
-}
-
-const loop = stepLoop(PACE_MS, step, fail);
+const loop = stepLoop(PACE_MS, step, (message) => post({ type: 'error', message }));
 
 // Messages wait for the start; a step that throws ends training with an 'error' message.
-startThenHandle(onMessage, start, handle, fail);
+startThenHandle(onMessage, start, handle, loop.fail);

@@ -3,7 +3,7 @@
 
 import { LineChart, ProbabilityBars } from './charts';
 import type { FromWorker, RunConfig, ToWorker } from './messages';
-import { $, drawStatus, showTrainButtons, wireTraining, type PageState as State } from './page';
+import { $, drawStatus, showError, showTrainButtons, wireTraining, type PageState as State } from './page';
 
 const buttons = { train: $<HTMLButtonElement>('train'), pause: $<HTMLButtonElement>('pause'), reset: $<HTMLButtonElement>('reset') };
 const status = $('status');
@@ -113,17 +113,12 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       return;
     }
     case 'paused':
-      update = message.update;
-      setState('paused');
-      return;
     case 'done':
       update = message.update;
-      setState('done');
+      setState(message.type);
       return;
     case 'error':
-      setState('error');
-      status.textContent = `Error: ${message.message}`;
-      return;
+      return showError(status, setState, `Error: ${message.message}`);
   }
 };
 

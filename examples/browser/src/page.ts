@@ -57,13 +57,16 @@ export function wireTraining(
   setState: (next: PageState) => void,
   send: (message: { type: 'train' } | { type: 'pause' }) => void,
 ): void {
-  worker.onerror = (event) => {
-    setState('error');
-    status.textContent = `The training worker failed: ${event.message}`;
-  };
+  worker.onerror = (event) => showError(status, setState, `The training worker failed: ${event.message}`);
   buttons.train.addEventListener('click', () => {
     setState('training');
     send({ type: 'train' });
   });
   buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
+}
+
+/** Puts the page in the error state with `text` as the status line. */
+export function showError(status: HTMLElement, setState: (next: PageState) => void, text: string): void {
+  setState('error');
+  status.textContent = text;
 }

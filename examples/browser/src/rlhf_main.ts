@@ -2,7 +2,7 @@
 // reference, and the completions table. GRPO runs in rlhf_worker.ts; this thread only draws.
 
 import { LineChart } from './charts';
-import { $, drawStatus, showTrainButtons, wireTraining, type PageState as State } from './page';
+import { $, drawStatus, showError, showTrainButtons, wireTraining, type PageState as State } from './page';
 import type { CompletionRow, FromRlhfWorker, RewardName, ToRlhfWorker } from './rlhf_messages';
 
 /** Rows the completions table keeps (the newest step's first). */
@@ -75,17 +75,12 @@ worker.onmessage = (event: MessageEvent<FromRlhfWorker>) => {
       renderStatus();
       return;
     case 'paused':
-      step = message.step;
-      setState('paused');
-      return;
     case 'done':
       step = message.step;
-      setState('done');
+      setState(message.type);
       return;
     case 'error':
-      setState('error');
-      status.textContent = `Error: ${message.message}`;
-      return;
+      return showError(status, setState, `Error: ${message.message}`);
   }
 };
 

@@ -5,7 +5,7 @@
 import { init, simdSupported } from '../../../sdk/index';
 import type { FromRlhfWorker, ToRlhfWorker } from './rlhf_messages';
 import { RLHF, STEPS, createRlhfRun, rlhfStep, type RlhfRun } from './rlhf_setup';
-import { compileCore, errorMessage, fetchOk, startThenHandle, stepLoop, workerScope } from './worker_protocol';
+import { compileCore, fetchOk, startThenHandle, stepLoop, workerScope } from './worker_protocol';
 
 // A step takes ~100 ms; the pause gives the worker a turn to receive 'pause' or 'reward' between any two.
 const PACE_MS = 5;
@@ -59,12 +59,7 @@ async function step(): Promise<boolean> {
   return false;
 }
 
-function fail(error: unknown): void {
-  loop.stop();
-  post({ type: 'error', message: errorMessage(error) });
-}
-
-const loop = stepLoop(PACE_MS, step, fail);
+const loop = stepLoop(PACE_MS, step, (message) => post({ type: 'error', message }));
 
 // Messages wait for the start; a step that throws ends training with an 'error' message.
-startThenHandle(onMessage, start, handle, fail);
+startThenHandle(onMessage, start, handle, loop.fail);

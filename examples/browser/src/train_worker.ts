@@ -5,7 +5,7 @@
 import { init, simdSupported } from '../../../sdk/index';
 import type { FromWorker, ToWorker } from './messages';
 import { DATA, RESPONSES, UPDATES, createRun, responseProbabilities, type Run } from './setup';
-import { compileCore, errorMessage, stepLoop, workerScope } from './worker_protocol';
+import { compileCore, stepLoop, workerScope } from './worker_protocol';
 
 // An update takes ~15 ms; the pause between updates lets a person follow the charts (60 updates
 // in about 4 s) and gives the worker a turn to receive 'pause' between any two updates.
@@ -61,17 +61,12 @@ async function step(): Promise<boolean> {
   return false;
 }
 
-function fail(error: unknown): void {
-  loop.stop();
-  post({ type: 'error', message: errorMessage(error) });
-}
-
-const loop = stepLoop(PACE_MS, step, fail);
+const loop = stepLoop(PACE_MS, step, (message) => post({ type: 'error', message }));
 
 // Messages are handled one after another, even across the awaits in 'reset'.
 let queue: Promise<void> = Promise.resolve();
 onMessage((message) => {
-  queue = queue.then(() => handle(message)).catch(fail);
+  queue = queue.then(() => handle(message)).catch(loop.fail);
 });
 
 post({

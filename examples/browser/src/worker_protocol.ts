@@ -30,19 +30,25 @@ export interface StepLoop {
   readonly running: boolean;
   start(): void;
   stop(): void;
+  /** Stops and reports the error's message (a step that throws comes here too). */
+  fail(error: unknown): void;
 }
 
 /**
  * `step` does one step and returns whether another should follow; a step that throws stops the
- * loop and goes to `fail`.
+ * loop, and its message goes to `onError`.
  */
-export function stepLoop(paceMs: number, step: () => boolean | Promise<boolean>, fail: (error: unknown) => void): StepLoop {
+export function stepLoop(paceMs: number, step: () => boolean | Promise<boolean>, onError: (message: string) => void): StepLoop {
   let running = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stop = () => {
     running = false;
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
+  };
+  const fail = (error: unknown) => {
+    stop();
+    onError(errorMessage(error));
   };
   const tick = async () => {
     timer = undefined;
@@ -51,7 +57,6 @@ export function stepLoop(paceMs: number, step: () => boolean | Promise<boolean>,
     try {
       more = await step();
     } catch (error) {
-      stop();
       return fail(error);
     }
     if (!more) return stop();
@@ -66,6 +71,7 @@ export function stepLoop(paceMs: number, step: () => boolean | Promise<boolean>,
       timer = setTimeout(tick, 0);
     },
     stop,
+    fail,
   };
 }
 
