@@ -22,14 +22,19 @@ export const grpoConfig = {
 const repeatFirst = { name: 'repeat_first', fn: (prompts, completions) => completions.map((c, i) => [...c].filter((ch) => ch === prompts[i][0]).length) };
 
 /** Trains on `core` (an initialised NovaRL core) and returns the hex FNV-1a hashes of the initial and the final parameters. */
-export async function grpoHash(core) {
-  const c = grpoConfig;
+export const grpoHash = (core) => groupTrainerHash(GRPOTrainer, grpoConfig, grpoConfig.grpo, core);
+
+/**
+ * The run of grpoHash with another group-baseline trainer (GRPOTrainer or RLOOTrainer), its
+ * config `c` (corpus, model, initSeed, steps) and `trainerConfig`.
+ */
+export async function groupTrainerHash(Trainer, c, trainerConfig, core) {
   const tokenizer = Tokenizer.train(c.corpus, { vocabSize: 280 });
   seed(c.initSeed, core);
   const policy = new GPT({ ...c.model, vocabSize: tokenizer.vocabSize }, { core });
   const dataset = ['a', 'b', 'ca', 'the'].map((text) => ({ text, ids: tokenizer.encode(text), fields: {} }));
   const initial = parameterHash(policy);
-  const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [repeatFirst], config: { ...c.grpo, stopTokenIds: [0] } });
+  const trainer = new Trainer({ policy, tokenizer, dataset, rewardFuncs: [repeatFirst], config: { ...trainerConfig, stopTokenIds: [0] } });
   for (let i = 0; i < c.steps; i++) await trainer.step();
   const final = parameterHash(policy);
   trainer.free();
