@@ -11,23 +11,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { startPlayground, type Playground } from '../examples/browser/serve';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Playground } from '../examples/browser/serve';
+import { HAVE_CHROMIUM, openPlaygroundPage, requireChromium } from './fixtures/playground_page';
 import { main as runNodeExample } from '../examples/ppo_rlhf_single_turn';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const HINT = `chromium not found at ${CHROMIUM}: apt-get install chromium`;
 // The README's picture is refreshed with PLAYGROUND_SCREENSHOT=docs/playground.png; by default
 // the screenshot goes to build/ so that test runs leave the tree clean.
 const SCREENSHOT = process.env['PLAYGROUND_SCREENSHOT'] ?? 'build/playground.png';
-
-function requireChromium(ctx: TestContext): void {
-  if (HAVE_CHROMIUM) return;
-  if (process.env['CI'] === 'true') throw new Error(`${HINT} (CI=true: a missing browser fails instead of skipping)`);
-  ctx.skip(HINT);
-}
 
 /** A numeric data attribute, or NaN when absent. */
 async function dataNumber(page: Page, selector: string, attribute: string): Promise<number> {
@@ -53,17 +45,7 @@ describe('browser playground', () => {
 
   beforeAll(async () => {
     if (!HAVE_CHROMIUM) return;
-    playground = await startPlayground();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
-    await page.goto(playground.url);
+    ({ playground, browser, page } = await openPlaygroundPage({ path: '', height: 900, errors: pageErrors }));
   });
 
   afterAll(async () => {

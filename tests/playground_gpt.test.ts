@@ -10,27 +10,19 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { startPlayground, type Playground } from '../examples/browser/serve';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Playground } from '../examples/browser/serve';
+import { HAVE_CHROMIUM, openPlaygroundPage, requireChromium } from './fixtures/playground_page';
 import { readGptCorpus } from '../examples/browser/gpt_corpus';
 import { STEPS, VOCAB_SIZE, createGptRun, defaultGptRunConfig, sample, trainStep } from '../examples/browser/src/gpt_setup';
 import { init } from '../sdk/index';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const HINT = `chromium not found at ${CHROMIUM}: apt-get install chromium`;
 // The README's picture is refreshed with PLAYGROUND_GPT_SCREENSHOT=docs/playground_gpt.png; by
 // default the screenshot goes to build/ so that test runs leave the tree clean.
 const SCREENSHOT = process.env['PLAYGROUND_GPT_SCREENSHOT'] ?? 'build/playground_gpt.png';
 const PROMPT = 'Alice was';
 const SAMPLE_SEED = 3;
-
-function requireChromium(ctx: TestContext): void {
-  if (HAVE_CHROMIUM) return;
-  if (process.env['CI'] === 'true') throw new Error(`${HINT} (CI=true: a missing browser fails instead of skipping)`);
-  ctx.skip(HINT);
-}
 
 const lossSeries = async (page: Page): Promise<number[]> => JSON.parse((await page.locator('#chart-loss').getAttribute('data-series')) ?? '[]');
 const stepCount = async (page: Page): Promise<number> => Number((await page.locator('#update-count').getAttribute('data-step')) ?? NaN);
@@ -68,21 +60,8 @@ describe('browser playground: tiny GPT page', () => {
 
   beforeAll(async () => {
     if (!HAVE_CHROMIUM) return;
-    playground = await startPlayground();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
     // nothing but the playground's own files is requested: the corpus is inside the bundle
-    page.on('request', (request) => {
-      if (!request.url().startsWith(playground!.url) && !request.url().startsWith('data:')) pageErrors.push(`unexpected request ${request.url()}`);
-    });
-    await page.goto(playground.url);
+    ({ playground, browser, page } = await openPlaygroundPage({ path: '', height: 900, errors: pageErrors, onlyOwnRequests: true }));
   });
 
   afterAll(async () => {

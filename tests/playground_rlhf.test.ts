@@ -8,25 +8,16 @@
 // Needs Debian's chromium (apt-get install chromium); without it the tests report themselves
 // skipped, except under CI=true, where a missing browser is a failure.
 
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { startPlayground, type Playground } from '../examples/browser/serve';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Playground } from '../examples/browser/serve';
+import { HAVE_CHROMIUM, openPlaygroundPage, requireChromium } from './fixtures/playground_page';
 import { readTinyGptFiles } from '../examples/data/tiny_gpt_files';
 import { PROMPTS, RLHF, createRlhfRun, rlhfStep } from '../examples/browser/src/rlhf_setup';
 import { init } from '../sdk/index';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const HINT = `chromium not found at ${CHROMIUM}: apt-get install chromium`;
 const SCREENSHOT = process.env['PLAYGROUND_RLHF_SCREENSHOT'] ?? 'build/playground_rlhf.png';
-
-function requireChromium(ctx: TestContext): void {
-  if (HAVE_CHROMIUM) return;
-  if (process.env['CI'] === 'true') throw new Error(`${HINT} (CI=true: a missing browser fails instead of skipping)`);
-  ctx.skip(HINT);
-}
 
 const series = async (page: Page, key: string): Promise<number[]> => JSON.parse((await page.locator(`#chart-${key}`).getAttribute('data-series')) ?? '[]');
 const stepCount = async (page: Page): Promise<number> => Number((await page.locator('#update-count').getAttribute('data-step')) ?? NaN);
@@ -57,20 +48,7 @@ describe('browser playground: RLHF page', () => {
 
   beforeAll(async () => {
     if (!HAVE_CHROMIUM) return;
-    playground = await startPlayground();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 1000 }, deviceScaleFactor: 1 });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
-    page.on('request', (request) => {
-      if (!request.url().startsWith(playground!.url) && !request.url().startsWith('data:')) pageErrors.push(`unexpected request ${request.url()}`);
-    });
-    await page.goto(`${playground.url}rlhf.html`);
+    ({ playground, browser, page } = await openPlaygroundPage({ path: 'rlhf.html', height: 1000, errors: pageErrors, onlyOwnRequests: true }));
   }, 60_000);
 
   afterAll(async () => {

@@ -79,6 +79,150 @@ async function runtimeBinary(name: string): Promise<string | undefined> {
   }
 }
 
+/** The script runtimes: each runs `script` with its own command line. */
+function scriptRuntimes(script: string): [label: string, binary: () => Promise<string | undefined>, args: string[]][] {
+  return [
+    ['node', async () => process.execPath, [script]],
+    ['bun', () => runtimeBinary('bun'), [script]],
+    ['deno', () => runtimeBinary('deno'), ['run', '--allow-read', script]],
+  ];
+}
+
+/** One `it` per script runtime: runs `script` and hands its stdout to `record`. */
+function itOnScriptRuntimes(script: string, suffix: string, record: (label: string, stdout: string) => void): void {
+  for (const [label, binary, args] of scriptRuntimes(script)) {
+    it(label, async ({ skip }) => {
+      const bin = await binary();
+      if (!bin) return missing(`${label}${suffix}`, `node_modules/.bin/${label} does not run`, `npm install (${label} is a devDependency)`, skip);
+      const { stdout } = await run(bin, args, { cwd: ROOT, timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } });
+      record(label, stdout);
+    });
+  }
+}
+
+/** Starts `workerd serve config` on a free port, waits for its first answer, and returns the body. */
+async function workerdAnswer(workerd: string, config: string): Promise<string> {
+  const address = `127.0.0.1:${await freePort()}`;
+  let log = '';
+  const child: ChildProcess = spawn(workerd, ['serve', config, '--socket-addr', `http=${address}`], { cwd: ROOT });
+  child.stdout?.on('data', (d) => (log += d));
+  child.stderr?.on('data', (d) => (log += d));
+  try {
+    const deadline = Date.now() + RUN_TIMEOUT_MS;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`workerd exited with code ${child.exitCode}:\n${log}`);
+      const response = await fetch(`http://${address}/`).catch(() => undefined); // undefined: not listening yet
+      if (response) {
+        const body = await response.text();
+        if (!response.ok) throw new Error(`workerd answered ${response.status}: ${body}`);
+        return body;
+      }
+      if (Date.now() > deadline) throw new Error(`workerd did not answer on ${address}:\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    child.kill();
+  }
+}
+
+/** A workerd module line; `embed` is a path relative to the config's directory. */
+type WorkerdModule = { name: string; kind: 'esModule' | 'wasm'; embed: string };
+
+/**
+ * Writes a one-worker workerd config (and `files`) into a temporary directory, serves it and
+ * returns the first answer. `modules(from)` lists the embedded modules after worker.mjs; `from`
+ * makes a path relative to the config (embed paths are relative to it).
+ */
+async function workerdRun(workerd: string, name: string, files: Record<string, string>, modules: (from: (path: string) => string) => WorkerdModule[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `novarl-${name}-workerd-`));
+  const from = (path: string) => relative(dir, path);
+  try {
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
+    const lines = [{ name: 'worker.mjs', kind: 'esModule', embed: 'worker.mjs' }, ...modules(from)].map((m) => `    (name = "${m.name}", ${m.kind} = embed "${m.embed}"),`);
+    writeFileSync(
+      join(dir, 'config.capnp'),
+      `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (services = [(name = "${name}", worker = .worker)], sockets = [(name = "http", address = "127.0.0.1:8789", http = (), service = "${name}")]);
+const worker :Workerd.Worker = (
+  modules = [
+${lines.join('\n')}
+  ],
+  compatibilityDate = "2024-09-23",
+);
+`,
+    );
+    return await workerdAnswer(workerd, join(dir, 'config.capnp'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A worker.mjs whose fetch answers `await call('workerd', { simd, scalar })` from `script`. */
+function workerdEntry(call: string, script: string): string {
+  return `import simd from 'novarl/wasm/simd';\nimport scalar from 'novarl/wasm/scalar';\nimport { ${call} } from '${script}';\nexport default { async fetch() { try { return new Response(await ${call}('workerd', { simd, scalar })); } catch (error) { return new Response(\`error \${error.stack ?? error}\`, { status: 500 }); } } };\n`;
+}
+
+/** The SDK's browser build and both .wasm flavours, as workerd modules. */
+function workerdSdkModules(from: (path: string) => string): WorkerdModule[] {
+  return [
+    { name: 'novarl', kind: 'esModule', embed: from(join(DIST, 'index.browser.js')) },
+    { name: 'novarl/wasm/simd', kind: 'wasm', embed: from(join(DIST, 'novarl.simd.wasm')) },
+    { name: 'novarl/wasm/scalar', kind: 'wasm', embed: from(join(DIST, 'novarl.scalar.wasm')) },
+  ];
+}
+
+type StaticServer = import('node:http').Server;
+async function serveStatic(mounts: Record<string, string>): Promise<StaticServer> {
+  const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<StaticServer> };
+  return serve(mounts);
+}
+
+async function launchChromium(args: string[]): Promise<import('playwright-core').Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, args, timeout: RUN_TIMEOUT_MS });
+}
+
+/** Opens `url` in a new page and returns the text of #result once it has data-done. */
+async function resultText(browser: import('playwright-core').Browser, url: string): Promise<{ text: string; errors: string[] }> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(url);
+    await page.waitForSelector('#result[data-done]', { timeout: RUN_TIMEOUT_MS });
+    return { text: (await page.textContent('#result')) ?? '', errors };
+  } finally {
+    await page.close();
+  }
+}
+
+/**
+ * Serves ROOT and a temporary page (an import map for `imports`, then `moduleBody` in a module
+ * script that writes its result to #result), opens it in a fresh headless Chromium and returns
+ * the text it wrote.
+ */
+async function chromiumPage(name: string, imports: Record<string, string>, moduleBody: string): Promise<string> {
+  const pageDir = mkdtempSync(join(tmpdir(), `novarl-${name}-`));
+  writeFileSync(
+    join(pageDir, 'index.html'),
+    `<!doctype html><link rel="icon" href="data:,"><script type="importmap">${JSON.stringify({ imports })}</script><pre id="result"></pre>
+<script type="module">
+const out = document.getElementById('result');
+${moduleBody}
+out.dataset.done = 'true';
+</script>`,
+  );
+  const server = await serveStatic({ '/': ROOT, [`/${name}/`]: pageDir });
+  const browser = await launchChromium(['--no-sandbox', '--disable-gpu', '--no-first-run']);
+  try {
+    return (await resultText(browser, `http://127.0.0.1:${(server.address() as { port: number }).port}/${name}/index.html`)).text;
+  } finally {
+    await browser.close();
+    await new Promise((r) => server.close(r));
+    rmSync(pageDir, { recursive: true, force: true });
+  }
+}
+
 beforeAll(() => {
   for (const file of ['index.js', 'index.browser.js', 'novarl.simd.wasm', 'novarl.scalar.wasm']) {
     if (!existsSync(join(DIST, file))) throw new Error(`dist/${file} is missing: run \`npm run build\` (npm test does it in pretest)`);
@@ -137,8 +281,7 @@ describe('init({ source }) accepts every documented kind of source', () => {
   }
 
   it('fetches an http URL (the browser path), and turns a 404 into a CoreInitError', async () => {
-    const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<import('node:http').Server> };
-    const server = await serve({ '/': ROOT });
+    const server = await serveStatic({ '/': ROOT });
     try {
       const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/dist/`;
       works(await webInit({ simd: true, source: `${base}novarl.simd.wasm`, setDefault: false }));
@@ -163,61 +306,16 @@ describe('init({ source }) accepts every documented kind of source', () => {
 });
 
 describe('the same training run on every runtime', () => {
-  it('node', async () => {
-    const { stdout } = await run(process.execPath, [join(EXAMPLE, 'node.mjs')], { cwd: ROOT, timeout: RUN_TIMEOUT_MS });
-    results.set('node', parseResult(stdout, 'node'));
-  });
-
-  it('bun', async ({ skip }) => {
-    const bun = await runtimeBinary('bun');
-    if (!bun) return missing('bun', 'node_modules/.bin/bun does not run', 'npm install (bun is a devDependency)', skip);
-    const { stdout } = await run(bun, [join(EXAMPLE, 'node.mjs')], { cwd: ROOT, timeout: RUN_TIMEOUT_MS });
-    results.set('bun', parseResult(stdout, 'bun'));
-  });
-
-  it('deno (--allow-read)', async ({ skip }) => {
-    const deno = await runtimeBinary('deno');
-    if (!deno) return missing('deno', 'node_modules/.bin/deno does not run', 'npm install (deno is a devDependency)', skip);
-    const { stdout } = await run(deno, ['run', '--allow-read', join(EXAMPLE, 'node.mjs')], {
-      cwd: ROOT,
-      timeout: RUN_TIMEOUT_MS,
-      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
-    });
-    results.set('deno', parseResult(stdout, 'deno'));
-  });
+  itOnScriptRuntimes(join(EXAMPLE, 'node.mjs'), '', (label, stdout) => results.set(label, parseResult(stdout, label)));
 
   it('workerd (the .wasm imported as a module)', async ({ skip }) => {
     const workerd = await runtimeBinary('workerd');
     if (!workerd) return missing('workerd', 'node_modules/.bin/workerd does not run', 'npm install (workerd is a devDependency)', skip);
-    const port = await freePort();
-    const address = `127.0.0.1:${port}`;
-    let log = '';
-    const child: ChildProcess = spawn(workerd, ['serve', join(EXAMPLE, 'workerd.capnp'), '--socket-addr', `http=${address}`], { cwd: ROOT });
-    child.stdout?.on('data', (d) => (log += d));
-    child.stderr?.on('data', (d) => (log += d));
-    try {
-      const deadline = Date.now() + RUN_TIMEOUT_MS;
-      let body: string | undefined;
-      while (body === undefined) {
-        if (child.exitCode !== null) throw new Error(`workerd exited with code ${child.exitCode}:\n${log}`);
-        try {
-          const response = await fetch(`http://${address}/`);
-          body = await response.text();
-          if (!response.ok) throw new Error(`workerd answered ${response.status}: ${body}`);
-        } catch (error) {
-          if (body !== undefined) throw error; // a real answer, not "not listening yet"
-          if (Date.now() > deadline) throw new Error(`workerd did not answer on ${address}:\n${log}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-      results.set('workerd', parseResult(body, 'workerd'));
-    } finally {
-      child.kill();
-    }
+    results.set('workerd', parseResult(await workerdAnswer(workerd, join(EXAMPLE, 'workerd.capnp')), 'workerd'));
   });
 
   describe('chromium (headless, playwright-core)', () => {
-    let server: import('node:http').Server | undefined;
+    let server: StaticServer | undefined;
     let browser: import('playwright-core').Browser | undefined;
     let bundleDir: string | undefined;
     let unavailable: string | undefined;
@@ -235,15 +333,9 @@ describe('the same training run on every runtime', () => {
       for (const flavour of ['simd', 'scalar']) copyFileSync(join(DIST, `novarl.${flavour}.wasm`), join(bundleDir, `novarl.${flavour}.wasm`));
       writeFileSync(join(bundleDir, 'index.html'), '<!doctype html><link rel="icon" href="data:,"><pre id="result"></pre><script type="module" src="app.js"></script>');
 
-      const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<import('node:http').Server> };
-      server = await serve({ '/': ROOT, '/bundle/': bundleDir });
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        // playwright adds --headless itself and refuses --user-data-dir (launch() uses a fresh profile)
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        timeout: RUN_TIMEOUT_MS,
-      });
+      server = await serveStatic({ '/': ROOT, '/bundle/': bundleDir });
+      // playwright adds --headless itself and refuses --user-data-dir (launch() uses a fresh profile)
+      browser = await launchChromium(['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']);
     });
 
     afterAll(async () => {
@@ -253,17 +345,9 @@ describe('the same training run on every runtime', () => {
     });
 
     async function runPage(path: string): Promise<RuntimeResult> {
-      const page = await browser!.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      try {
-        const port = (server!.address() as { port: number }).port;
-        await page.goto(`http://127.0.0.1:${port}${path}`);
-        await page.waitForSelector('#result[data-done]', { timeout: RUN_TIMEOUT_MS });
-        return parseResult((await page.textContent('#result')) ?? '', `chromium ${path}` + (errors.length ? ` (page errors: ${errors.join('; ')})` : ''));
-      } finally {
-        await page.close();
-      }
+      const port = (server!.address() as { port: number }).port;
+      const { text, errors } = await resultText(browser!, `http://127.0.0.1:${port}${path}`);
+      return parseResult(text, `chromium ${path}` + (errors.length ? ` (page errors: ${errors.join('; ')})` : ''));
     }
 
     it('plain ESM with an import map', async ({ skip }) => {
@@ -308,95 +392,27 @@ describe('the same generation on every runtime', () => {
     if (!line) throw new Error(`${label} printed no generation line; its output was:\n${output}`);
     return JSON.parse(line.slice('novarl-generation '.length)) as { simd: string; scalar: string; tokens: number };
   };
-  const scripts: [string, () => Promise<string | undefined>, (bin: string) => string[]][] = [
-    ['node', async () => process.execPath, () => [GENERATE]],
-    ['bun', () => runtimeBinary('bun'), () => [GENERATE]],
-    ['deno', () => runtimeBinary('deno'), () => ['run', '--allow-read', GENERATE]],
-  ];
-  for (const [label, binary, args] of scripts) {
-    it(label, async ({ skip }) => {
-      const bin = await binary();
-      if (!bin) return missing(`${label} (generation)`, `node_modules/.bin/${label} does not run`, `npm install (${label} is a devDependency)`, skip);
-      const { stdout } = await run(bin, args(bin), { cwd: ROOT, timeout: RUN_TIMEOUT_MS, env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' } });
-      generations.set(label, parseGeneration(stdout, label));
-    });
-  }
+  itOnScriptRuntimes(GENERATE, ' (generation)', (label, stdout) => generations.set(label, parseGeneration(stdout, label)));
 
   it('workerd (the .wasm imported as a module)', async ({ skip }) => {
     const workerd = await runtimeBinary('workerd');
     if (!workerd) return missing('workerd (generation)', 'node_modules/.bin/workerd does not run', 'npm install (workerd is a devDependency)', skip);
-    // A worker config of its own in a temporary directory (embed paths are relative to it)
-    const dir = mkdtempSync(join(tmpdir(), 'novarl-generate-workerd-'));
-    const from = (path: string) => relative(dir, path);
-    writeFileSync(join(dir, 'worker.mjs'), "import simd from 'novarl/wasm/simd';\nimport scalar from 'novarl/wasm/scalar';\nimport { generateBoth } from 'generate.mjs';\nexport default { async fetch() { try { return new Response(await generateBoth('workerd', { simd, scalar })); } catch (error) { return new Response(`error ${error.stack ?? error}`, { status: 500 }); } } };\n");
-    writeFileSync(
-      join(dir, 'config.capnp'),
-      `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (services = [(name = "generate", worker = .worker)], sockets = [(name = "http", address = "127.0.0.1:8789", http = (), service = "generate")]);
-const worker :Workerd.Worker = (
-  modules = [
-    (name = "worker.mjs", esModule = embed "worker.mjs"),
-    (name = "generate.mjs", esModule = embed "${from(GENERATE)}"),
-    (name = "novarl", esModule = embed "${from(join(DIST, 'index.browser.js'))}"),
-    (name = "novarl/wasm/simd", wasm = embed "${from(join(DIST, 'novarl.simd.wasm'))}"),
-    (name = "novarl/wasm/scalar", wasm = embed "${from(join(DIST, 'novarl.scalar.wasm'))}"),
-  ],
-  compatibilityDate = "2024-09-23",
-);
-`,
-    );
-    const address = `127.0.0.1:${await freePort()}`;
-    let log = '';
-    const child: ChildProcess = spawn(workerd, ['serve', join(dir, 'config.capnp'), '--socket-addr', `http=${address}`], { cwd: ROOT });
-    child.stdout?.on('data', (d) => (log += d));
-    child.stderr?.on('data', (d) => (log += d));
-    try {
-      const deadline = Date.now() + RUN_TIMEOUT_MS;
-      for (;;) {
-        if (child.exitCode !== null) throw new Error(`workerd exited with code ${child.exitCode}:\n${log}`);
-        const response = await fetch(`http://${address}/`).catch(() => undefined);
-        if (response) {
-          const body = await response.text();
-          if (!response.ok) throw new Error(`workerd answered ${response.status}: ${body}`);
-          generations.set('workerd', parseGeneration(body, 'workerd'));
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`workerd did not answer on ${address}:\n${log}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    } finally {
-      child.kill();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const body = await workerdRun(workerd, 'generate', { 'worker.mjs': workerdEntry('generateBoth', 'generate.mjs') }, (from) => [
+      { name: 'generate.mjs', kind: 'esModule', embed: from(GENERATE) },
+      { name: 'hash.mjs', kind: 'esModule', embed: from(join(EXAMPLE, 'hash.mjs')) },
+      ...workerdSdkModules(from),
+    ]);
+    generations.set('workerd', parseGeneration(body, 'workerd'));
   });
 
   it('chromium (plain ESM with an import map)', async ({ skip }) => {
     if (!existsSync(CHROMIUM)) return missing('chromium (generation)', `${CHROMIUM} not found`, 'apt-get install chromium (Debian), or set CHROMIUM_PATH', skip);
-    const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<import('node:http').Server> };
-    const pageDir = mkdtempSync(join(tmpdir(), 'novarl-generate-'));
-    writeFileSync(
-      join(pageDir, 'index.html'),
-      `<!doctype html><link rel="icon" href="data:,"><script type="importmap">{ "imports": { "novarl": "/dist/index.browser.js" } }</script><pre id="result"></pre>
-<script type="module">
-import { generateBoth } from '/examples/determinism/generate.mjs';
-const out = document.getElementById('result');
-try { out.textContent = await generateBoth('chromium'); } catch (error) { out.textContent = 'error ' + (error.stack ?? error); }
-out.dataset.done = 'true';
-</script>`,
+    const text = await chromiumPage(
+      'generate',
+      { novarl: '/dist/index.browser.js' },
+      "try { const { generateBoth } = await import('/examples/determinism/generate.mjs'); out.textContent = await generateBoth('chromium'); } catch (error) { out.textContent = 'error ' + (error.stack ?? error); }",
     );
-    const server = await serve({ '/': ROOT, '/generate/': pageDir });
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'], timeout: RUN_TIMEOUT_MS });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/generate/index.html`);
-      await page.waitForSelector('#result[data-done]', { timeout: RUN_TIMEOUT_MS });
-      generations.set('chromium', parseGeneration((await page.textContent('#result')) ?? '', 'chromium'));
-    } finally {
-      await browser.close();
-      await new Promise((r) => server.close(r));
-      rmSync(pageDir, { recursive: true, force: true });
-    }
+    generations.set('chromium', parseGeneration(text, 'chromium'));
   });
 
   it('every runtime and both builds generate the same ids and log-prob bits', () => {
@@ -433,108 +449,37 @@ describe('the same RLHF runs on every runtime', () => {
     if (!line) throw new Error(`${label} printed no novarl-rlhf line; its output was:\n${output}`);
     return JSON.parse(line.slice('novarl-rlhf '.length)) as RlhfResult;
   };
-  const env = { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' };
-  const scripts: [string, () => Promise<string | undefined>, string[]][] = [
-    ['node', async () => process.execPath, [RLHF]],
-    ['bun', () => runtimeBinary('bun'), [RLHF]],
-    ['deno', () => runtimeBinary('deno'), ['run', '--allow-read', RLHF]],
-  ];
-  for (const [label, binary, args] of scripts) {
-    it(label, async ({ skip }) => {
-      const bin = await binary();
-      if (!bin) return missing(`${label} (rlhf)`, `node_modules/.bin/${label} does not run`, `npm install (${label} is a devDependency)`, skip);
-      const { stdout } = await run(bin, args, { cwd: ROOT, timeout: RUN_TIMEOUT_MS, env });
-      rlhf.set(label, parseRlhf(stdout, label));
-    });
-  }
+  itOnScriptRuntimes(RLHF, ' (rlhf)', (label, stdout) => rlhf.set(label, parseRlhf(stdout, label)));
 
   it('workerd (every module embedded, the .wasm imported as modules)', async ({ skip }) => {
     const workerd = await runtimeBinary('workerd');
     if (!workerd) return missing('workerd (rlhf)', 'node_modules/.bin/workerd does not run', 'npm install (workerd is a devDependency)', skip);
-    // A worker config of its own in a temporary directory (embed paths are relative to it).
-    const dir = mkdtempSync(join(tmpdir(), 'novarl-rlhf-workerd-'));
-    const from = (path: string) => relative(dir, path);
-    writeFileSync(join(dir, 'worker.mjs'), "import simd from 'novarl/wasm/simd';\nimport scalar from 'novarl/wasm/scalar';\nimport { rlhfBoth } from 'rlhf.mjs';\nexport default { async fetch() { try { return new Response(await rlhfBoth('workerd', { simd, scalar })); } catch (error) { return new Response(`error ${error.stack ?? error}`, { status: 500 }); } } };\n");
     // dist/sentiment.browser.js imports './index.browser.js', which workerd resolves against the
     // module's name to 'novarl/index.browser.js': that name re-exports the 'novarl' module, so the
     // SDK is one module instance (one default core, one set of error classes), as under a bundler.
     // workerd resolves every specifier against the importer's name, so from 'novarl/...' the SDK
     // is '../novarl' ('novarl' would be 'novarl/novarl').
-    writeFileSync(join(dir, 'sdk_alias.mjs'), "export * from '../novarl';\n");
-    const scriptModules = ['rlhf', 'rlhf_data', 'rlhf_ppo', 'rlhf_grpo', 'rlhf_rloo', 'rlhf_dpo', 'rlhf_reward_model']
-      .map((name) => `    (name = "${name}.mjs", esModule = embed "${from(join(EXAMPLE, `${name}.mjs`))}"),`)
-      .join('\n');
-    writeFileSync(
-      join(dir, 'config.capnp'),
-      `using Workerd = import "/workerd/workerd.capnp";
-const config :Workerd.Config = (services = [(name = "rlhf", worker = .worker)], sockets = [(name = "http", address = "127.0.0.1:8790", http = (), service = "rlhf")]);
-const worker :Workerd.Worker = (
-  modules = [
-    (name = "worker.mjs", esModule = embed "worker.mjs"),
-${scriptModules}
-    (name = "novarl", esModule = embed "${from(join(DIST, 'index.browser.js'))}"),
-    (name = "novarl/index.browser.js", esModule = embed "sdk_alias.mjs"),
-    (name = "novarl/sentiment", esModule = embed "${from(join(DIST, 'sentiment.browser.js'))}"),
-    (name = "novarl/wasm/simd", wasm = embed "${from(join(DIST, 'novarl.simd.wasm'))}"),
-    (name = "novarl/wasm/scalar", wasm = embed "${from(join(DIST, 'novarl.scalar.wasm'))}"),
-  ],
-  compatibilityDate = "2024-09-23",
-);
-`,
-    );
-    const address = `127.0.0.1:${await freePort()}`;
-    let log = '';
-    const child: ChildProcess = spawn(workerd, ['serve', join(dir, 'config.capnp'), '--socket-addr', `http=${address}`], { cwd: ROOT });
-    child.stdout?.on('data', (d) => (log += d));
-    child.stderr?.on('data', (d) => (log += d));
-    try {
-      const deadline = Date.now() + RUN_TIMEOUT_MS;
-      for (;;) {
-        if (child.exitCode !== null) throw new Error(`workerd exited with code ${child.exitCode}:\n${log}`);
-        const response = await fetch(`http://${address}/`).catch(() => undefined);
-        if (response) {
-          const body = await response.text();
-          if (!response.ok) throw new Error(`workerd answered ${response.status}: ${body}`);
-          rlhf.set('workerd', parseRlhf(body, 'workerd'));
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`workerd did not answer on ${address}:\n${log}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    } finally {
-      child.kill();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const files = { 'worker.mjs': workerdEntry('rlhfBoth', 'rlhf.mjs'), 'sdk_alias.mjs': "export * from '../novarl';\n" };
+    const scripts = ['hash', 'rlhf', 'rlhf_data', 'rlhf_ppo', 'rlhf_grpo', 'rlhf_rloo', 'rlhf_dpo', 'rlhf_reward_model'];
+    const body = await workerdRun(workerd, 'rlhf', files, (from) => [
+      ...scripts.map((name): WorkerdModule => ({ name: `${name}.mjs`, kind: 'esModule', embed: from(join(EXAMPLE, `${name}.mjs`)) })),
+      ...workerdSdkModules(from),
+      { name: 'novarl/index.browser.js', kind: 'esModule', embed: 'sdk_alias.mjs' },
+      { name: 'novarl/sentiment', kind: 'esModule', embed: from(join(DIST, 'sentiment.browser.js')) },
+    ]);
+    rlhf.set('workerd', parseRlhf(body, 'workerd'));
   });
 
   it('chromium (plain ESM with an import map)', async ({ skip }) => {
     if (!existsSync(CHROMIUM)) return missing('chromium (rlhf)', `${CHROMIUM} not found`, 'apt-get install chromium (Debian), or set CHROMIUM_PATH', skip);
-    const { serve } = (await import(join(EXAMPLE, 'serve.mjs'))) as { serve: (mounts: Record<string, string>) => Promise<import('node:http').Server> };
-    const pageDir = mkdtempSync(join(tmpdir(), 'novarl-rlhf-'));
     // sentiment.browser.js's './index.browser.js' resolves to /dist/index.browser.js: the same URL
     // as 'novarl', so one module instance.
-    writeFileSync(
-      join(pageDir, 'index.html'),
-      `<!doctype html><link rel="icon" href="data:,"><script type="importmap">{ "imports": { "novarl": "/dist/index.browser.js", "novarl/sentiment": "/dist/sentiment.browser.js" } }</script><pre id="result"></pre>
-<script type="module">
-const out = document.getElementById('result');
-try { const { rlhfBoth } = await import('/examples/determinism/rlhf.mjs'); out.textContent = await rlhfBoth('chromium'); } catch (error) { out.textContent = 'error ' + (error.stack ?? error); }
-out.dataset.done = 'true';
-</script>`,
+    const text = await chromiumPage(
+      'rlhf',
+      { novarl: '/dist/index.browser.js', 'novarl/sentiment': '/dist/sentiment.browser.js' },
+      "try { const { rlhfBoth } = await import('/examples/determinism/rlhf.mjs'); out.textContent = await rlhfBoth('chromium'); } catch (error) { out.textContent = 'error ' + (error.stack ?? error); }",
     );
-    const server = await serve({ '/': ROOT, '/rlhf/': pageDir });
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'], timeout: RUN_TIMEOUT_MS });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/rlhf/index.html`);
-      await page.waitForSelector('#result[data-done]', { timeout: RUN_TIMEOUT_MS });
-      rlhf.set('chromium', parseRlhf((await page.textContent('#result')) ?? '', 'chromium'));
-    } finally {
-      await browser.close();
-      await new Promise((r) => server.close(r));
-      rmSync(pageDir, { recursive: true, force: true });
-    }
+    rlhf.set('chromium', parseRlhf(text, 'chromium'));
   });
 
   it('every runtime and both builds end every algorithm with the same parameters', () => {

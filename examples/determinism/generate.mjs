@@ -8,6 +8,7 @@
 //   deno run --allow-read examples/determinism/generate.mjs
 
 import { GPT, generate, init, seed } from 'novarl';
+import { hashArrays } from './hash.mjs';
 
 export const config = {
   model: { vocabSize: 64, nLayer: 2, nHead: 2, nEmbd: 32, nPositions: 48 },
@@ -29,7 +30,7 @@ export async function generateOnce({ simd, source }) {
   model.free();
   const ids = new Float32Array(out.completions.flat());
   const logProbs = new Float32Array([...out.logProbs.flat(), ...out.rawLogProbs.flat()]);
-  return { ids: hex32(fnv1a(bytes(ids))), logProbs: hex32(fnv1a(bytes(logProbs))), tokens: ids.length, finishReasons: out.finishReasons };
+  return { ids: hashArrays([ids]), logProbs: hashArrays([logProbs]), tokens: ids.length, finishReasons: out.finishReasons };
 }
 
 /** Runs both builds and returns the line the runtimes test reads. */
@@ -37,22 +38,6 @@ export async function generateBoth(runtime, sources = {}) {
   const simd = await generateOnce({ simd: true, source: sources.simd });
   const scalar = await generateOnce({ simd: false, source: sources.scalar });
   return `novarl-generation ${JSON.stringify({ runtime, simd: `${simd.ids}-${simd.logProbs}`, scalar: `${scalar.ids}-${scalar.logProbs}`, tokens: simd.tokens, finishReasons: simd.finishReasons })}`;
-}
-
-const bytes = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-// FNV-1a, 32 bits, over bytes: integer math only (Math.imul), the same on every engine.
-function fnv1a(data, hash = 0x811c9dc5) {
-  let h = hash >>> 0;
-  for (let i = 0; i < data.length; i++) {
-    h ^= data[i];
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
-function hex32(h) {
-  return (h >>> 0).toString(16).padStart(8, '0');
 }
 
 // Run as a script (Bun and Deno set import.meta.main; Node 20 sets import.meta.filename)

@@ -9,6 +9,7 @@
 
 import { PreferencePairs, PromptDataset, Tokenizer, lengthReward, regexReward, scoreRewards } from 'novarl';
 import { sentimentReward } from 'novarl/sentiment';
+import { hashArrays } from './hash.mjs';
 
 const CORPUS = 'It was a fine day and she was happy. The evening was dull and cold. He was not pleased. '.repeat(6);
 const PROMPTS = ['It was a fine', 'The evening was', 'He was not', 'She was happy and', 'It was cold', 'The day was'];
@@ -25,24 +26,7 @@ export async function rlhfDataHash() {
   const { total } = await scoreRewards(funcs, rows.slice(0, 6).map((r) => r.text), COMPLETIONS, extra);
   const order = rows.map((r) => Number(r.fields.answer));
   const ids = [...rows.flatMap((r) => r.ids), ...pairs.validation.all().flatMap((p) => [...p.promptIds, ...p.rejectedIds])];
-  const hash = fnv1a(bytes(new Float64Array([...order, ...ids, ...total])));
-  return { hash: hex32(hash), order: order.join(''), total };
-}
-
-const bytes = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-// FNV-1a, 32 bits, over bytes: integer math only (Math.imul), the same on every engine.
-function fnv1a(data, hash = 0x811c9dc5) {
-  let h = hash >>> 0;
-  for (let i = 0; i < data.length; i++) {
-    h ^= data[i];
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
-function hex32(h) {
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return { hash: hashArrays([new Float64Array([...order, ...ids, ...total])]), order: order.join(''), total };
 }
 
 // Run as a script (Bun and Deno set import.meta.main; Node 20 sets import.meta.filename)

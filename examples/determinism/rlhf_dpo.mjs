@@ -6,6 +6,7 @@
 //   npm run build:sdk && node examples/determinism/rlhf_dpo.mjs
 
 import { DPOTrainer, GPT, Tokenizer, init, seed } from 'novarl';
+import { hashArrays } from './hash.mjs';
 
 export const config = {
   corpus: 'the day was good. the day was bad. a good cat sat. a bad dog ran. ',
@@ -35,15 +36,9 @@ export async function dpoHash(core) {
   return { initial, final };
 }
 
-/** FNV-1a (32 bits) over every parameter's f32 bytes, in name order: integer math only. */
+/** FNV-1a (32 bits) over every parameter's f32 bytes, in name order. */
 export function parameterHash(model) {
-  let h = 0x811c9dc5;
-  for (const [, p] of model.namedParameters().sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const a = p.toArray();
-    const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
+  return hashArrays(model.namedParameters().sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => p.toArray()));
 }
 
 const isMain = import.meta.main ?? (typeof process !== 'undefined' && import.meta.filename !== undefined && import.meta.filename === process.argv[1]);

@@ -8,6 +8,7 @@
 //   npx bun examples/determinism/rlhf_grpo.mjs | npx deno run --allow-read examples/determinism/rlhf_grpo.mjs
 
 import { GPT, GRPOTrainer, Tokenizer, init, seed } from 'novarl';
+import { hashArrays } from './hash.mjs';
 
 export const grpoConfig = {
   corpus: 'abc cab bca acb bac cba. aa bb cc. the cat sat on the mat. ',
@@ -21,14 +22,19 @@ export const grpoConfig = {
 const repeatFirst = { name: 'repeat_first', fn: (prompts, completions) => completions.map((c, i) => [...c].filter((ch) => ch === prompts[i][0]).length) };
 
 /** Trains on `core` (an initialised NovaRL core) and returns the hex FNV-1a hashes of the initial and the final parameters. */
-export async function grpoHash(core) {
-  const c = grpoConfig;
+export const grpoHash = (core) => groupTrainerHash(GRPOTrainer, grpoConfig, grpoConfig.grpo, core);
+
+/**
+ * The run of grpoHash with another group-baseline trainer (GRPOTrainer or RLOOTrainer), its
+ * config `c` (corpus, model, initSeed, steps) and `trainerConfig`.
+ */
+export async function groupTrainerHash(Trainer, c, trainerConfig, core) {
   const tokenizer = Tokenizer.train(c.corpus, { vocabSize: 280 });
   seed(c.initSeed, core);
   const policy = new GPT({ ...c.model, vocabSize: tokenizer.vocabSize }, { core });
   const dataset = ['a', 'b', 'ca', 'the'].map((text) => ({ text, ids: tokenizer.encode(text), fields: {} }));
   const initial = parameterHash(policy);
-  const trainer = new GRPOTrainer({ policy, tokenizer, dataset, rewardFuncs: [repeatFirst], config: { ...c.grpo, stopTokenIds: [0] } });
+  const trainer = new Trainer({ policy, tokenizer, dataset, rewardFuncs: [repeatFirst], config: { ...trainerConfig, stopTokenIds: [0] } });
   for (let i = 0; i < c.steps; i++) await trainer.step();
   const final = parameterHash(policy);
   trainer.free();
@@ -36,15 +42,9 @@ export async function grpoHash(core) {
   return { initial, final };
 }
 
-/** FNV-1a (32 bits) over every parameter's f32 bytes, in parameter order: integer math only. */
+/** FNV-1a (32 bits) over every parameter's f32 bytes, in parameter order. */
 export function parameterHash(model) {
-  let h = 0x811c9dc5;
-  for (const [, p] of model.namedParameters()) {
-    const data = p.toArray();
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
+  return hashArrays(model.namedParameters().map(([, p]) => p.toArray()));
 }
 
 const isMain = import.meta.main ?? (typeof process !== 'undefined' && import.meta.filename !== undefined && import.meta.filename === process.argv[1]);

@@ -8,6 +8,7 @@
 //   deno run --allow-read examples/determinism/rlhf_ppo.mjs
 
 import { GPT, LMPPOTrainer, Tokenizer, init, seed } from 'novarl';
+import { hashArrays } from './hash.mjs';
 
 export const config = {
   corpus: 'the cat sat on the mat. a bat saw a rat. the dog ran far. ',
@@ -41,15 +42,9 @@ export async function ppoHash(core) {
   return { initial, final, reward };
 }
 
-/** FNV-1a (32 bits) over every parameter's f32 bytes (policy, then value head): integer math only. */
+/** FNV-1a (32 bits) over every parameter's f32 bytes (policy, then value head). */
 function parameterHash(model) {
-  let h = 0x811c9dc5;
-  for (const p of model.parameters()) {
-    const data = p.toArray();
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return hashArrays(model.parameters().map((p) => p.toArray()));
 }
 
 // Run as a script (Bun and Deno set import.meta.main; Node 20 sets import.meta.filename)

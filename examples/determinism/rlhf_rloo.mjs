@@ -3,12 +3,12 @@
 // tokenizer trained on a fixed string, a rule reward, 3 RLOO steps (2 iterations x 2 minibatches,
 // clip-higher, k1 to a frozen reference in the reward, the sequence-level clip), then an FNV-1a
 // hash of the final parameters' f32 bytes. Every runtime and both builds must print the same hash
-// (docs/architecture.md, "Determinism").
+// (docs/architecture.md, "Determinism"). The run is rlhf_grpo.mjs's (groupTrainerHash) with RLOOTrainer.
 //   npm run build:sdk && node examples/determinism/rlhf_rloo.mjs
 //   npx bun examples/determinism/rlhf_rloo.mjs | npx deno run --allow-read examples/determinism/rlhf_rloo.mjs
 
-import { GPT, RLOOTrainer, Tokenizer, init, seed } from 'novarl';
-import { parameterHash } from './rlhf_grpo.mjs';
+import { RLOOTrainer, init } from 'novarl';
+import { groupTrainerHash } from './rlhf_grpo.mjs';
 
 export const rlooConfig = {
   corpus: 'abc cab bca acb bac cba. aa bb cc. the cat sat on the mat. ',
@@ -18,24 +18,8 @@ export const rlooConfig = {
   rloo: { promptsPerStep: 2, numGenerations: 4, maxNewTokens: 8, learningRate: 3e-3, numIterations: 2, minibatches: 2, beta: 0.04, epsilonHigh: 0.28, temperature: 0.9, seed: 11 },
 };
 
-/** Reward: how often the completion repeats its prompt's first character. */
-const repeatFirst = { name: 'repeat_first', fn: (prompts, completions) => completions.map((c, i) => [...c].filter((ch) => ch === prompts[i][0]).length) };
-
 /** Trains on `core` (an initialised NovaRL core) and returns the hex FNV-1a hashes of the initial and the final parameters. */
-export async function rlooHash(core) {
-  const c = rlooConfig;
-  const tokenizer = Tokenizer.train(c.corpus, { vocabSize: 280 });
-  seed(c.initSeed, core);
-  const policy = new GPT({ ...c.model, vocabSize: tokenizer.vocabSize }, { core });
-  const dataset = ['a', 'b', 'ca', 'the'].map((text) => ({ text, ids: tokenizer.encode(text), fields: {} }));
-  const initial = parameterHash(policy);
-  const trainer = new RLOOTrainer({ policy, tokenizer, dataset, rewardFuncs: [repeatFirst], config: { ...c.rloo, stopTokenIds: [0] } });
-  for (let i = 0; i < c.steps; i++) await trainer.step();
-  const final = parameterHash(policy);
-  trainer.free();
-  policy.free();
-  return { initial, final };
-}
+export const rlooHash = (core) => groupTrainerHash(RLOOTrainer, rlooConfig, rlooConfig.rloo, core);
 
 const isMain = import.meta.main ?? (typeof process !== 'undefined' && import.meta.filename !== undefined && import.meta.filename === process.argv[1]);
 if (isMain) {

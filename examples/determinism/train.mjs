@@ -12,6 +12,7 @@ import {
   init,
   seed,
 } from 'novarl';
+import { hashArrays } from './hash.mjs';
 
 export const config = {
   seed: 7,
@@ -78,12 +79,7 @@ export async function train({ simd, source }) {
 /** FNV-1a of every parameter's f32 bytes (policy and value heads), in the state dict's order. */
 function hashParameters(policy) {
   const state = policy.stateDict();
-  let hash = FNV_OFFSET;
-  for (const name of Object.keys(state)) {
-    const data = state[name];
-    hash = fnv1a(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), hash);
-  }
-  return hex32(hash);
+  return hashArrays(Object.keys(state).map((name) => state[name]));
 }
 
 /** Runs both builds and returns the line every entry point prints. */
@@ -92,21 +88,4 @@ export async function runBoth(runtime, sources = {}) {
   const scalar = await train({ simd: false, source: sources.scalar });
   const result = { runtime, simd: simd.hash, scalar: scalar.hash, initial: simd.initialHash, parameters: simd.parameters, rewardMean: [simd.rewardMean, scalar.rewardMean] };
   return `novarl-determinism ${JSON.stringify(result)}`;
-}
-
-// FNV-1a, 32 bits, over bytes: integer math only (Math.imul), the same on every engine.
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
-export function fnv1a(bytes, hash = FNV_OFFSET) {
-  let h = hash >>> 0;
-  for (let i = 0; i < bytes.length; i++) {
-    h ^= bytes[i];
-    h = Math.imul(h, FNV_PRIME) >>> 0;
-  }
-  return h;
-}
-
-function hex32(h) {
-  return (h >>> 0).toString(16).padStart(8, '0');
 }

@@ -12,6 +12,7 @@ const worker :Workerd.Worker = (
   modules = [
     (name = "worker.mjs", esModule = embed "worker.mjs"),
     (name = "train.mjs", esModule = embed "train.mjs"),
+    (name = "hash.mjs", esModule = embed "hash.mjs"),
     (name = "novarl", esModule = embed "../../dist/index.browser.js"),
     (name = "novarl/wasm/simd", wasm = embed "../../dist/novarl.simd.wasm"),
     (name = "novarl/wasm/scalar", wasm = embed "../../dist/novarl.scalar.wasm"),

@@ -3,10 +3,8 @@
 
 import { LineChart } from './charts';
 import type { FromGptWorker, ToGptWorker } from './gpt_messages';
+import { $, drawStatus, showError, showTrainButtons, wireTraining, type PageState as State } from './page';
 
-type State = 'loading' | 'ready' | 'training' | 'paused' | 'done' | 'error';
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const buttons = { train: $<HTMLButtonElement>('train'), pause: $<HTMLButtonElement>('pause'), generate: $<HTMLButtonElement>('generate') };
 const status = $('status');
 const output = $('output');
@@ -25,33 +23,12 @@ let chart: LineChart | undefined;
 
 function setState(next: State): void {
   state = next;
-  document.body.dataset['state'] = next;
-  buttons.train.disabled = !(next === 'ready' || next === 'paused');
-  buttons.pause.disabled = next !== 'training';
+  showTrainButtons(buttons, next, 'Start');
   buttons.generate.disabled = next === 'loading' || next === 'error';
-  buttons.train.textContent = next === 'paused' ? 'Resume' : 'Start';
   renderStatus();
 }
 
-function renderStatus(): void {
-  const words: Record<State, string> = { loading: 'Loading', ready: 'Ready', training: 'Training', paused: 'Paused', done: 'Done', error: 'Error' };
-  if (state === 'loading' || state === 'error') return;
-  status.replaceChildren();
-  const head = document.createElement('strong');
-  head.textContent = words[state];
-  const progress = document.createElement('span');
-  progress.id = 'update-count';
-  progress.dataset['step'] = String(step);
-  progress.textContent = `step ${step} / ${steps}`;
-  const meter = document.createElement('span');
-  meter.className = 'meter';
-  const fill = document.createElement('span');
-  fill.style.width = `${(100 * step) / Math.max(1, steps)}%`;
-  meter.append(fill);
-  const detail = document.createElement('small');
-  detail.textContent = `${simd ? 'SIMD' : 'scalar'} WebAssembly core in a Web Worker${msPerStep ? ` · ${msPerStep.toFixed(0)} ms per step` : ''}`;
-  status.append(head, progress, meter, detail);
-}
+const renderStatus = () => drawStatus(status, state, { unit: 'step', done: step, total: steps, simd, msPer: msPerStep });
 
 worker.onmessage = (event: MessageEvent<FromGptWorker>) => {
   const message = event.data;
@@ -77,12 +54,9 @@ worker.onmessage = (event: MessageEvent<FromGptWorker>) => {
       renderStatus();
       return;
     case 'paused':
-      step = message.step;
-      setState('paused');
-      return;
     case 'done':
       step = message.step;
-      setState('done');
+      setState(message.type);
       return;
     case 'generated': {
       const prompt = document.createElement('span');
@@ -99,22 +73,11 @@ worker.onmessage = (event: MessageEvent<FromGptWorker>) => {
       return;
     }
     case 'error':
-      setState('error');
-      status.textContent = `Error: ${message.message}`;
-      return;
+      return showError(status, setState, `Error: ${message.message}`);
   }
 };
 
-worker.onerror = (event) => {
-  setState('error');
-  status.textContent = `The training worker failed: ${event.message}`;
-};
-
-buttons.train.addEventListener('click', () => {
-  setState('training');
-  send({ type: 'train' });
-});
-buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
+wireTraining(worker, buttons, status, setState, send);
 buttons.generate.addEventListener('click', () => {
   send({ type: 'generate', prompt: promptInput.value, seed: Math.max(0, Math.floor(Number(seedInput.value) || 0)) });
 });

@@ -5,6 +5,7 @@
 import { init, simdSupported } from '../../../sdk/index';
 import type { FromGptWorker, ToGptWorker } from './gpt_messages';
 import { STEPS, createGptRun, defaultGptRunConfig, sample, trainStep, type GptRun } from './gpt_setup';
+import { compileCore, startThenHandle, stepLoop, workerScope } from './worker_protocol';
 
 // The corpus (gpt_corpus.ts), baked in by build.ts as a string constant: nothing is fetched but the core.
 declare const GPT_CORPUS: string;
@@ -12,23 +13,12 @@ declare const GPT_CORPUS: string;
 // A step takes ~30 ms; the pause gives the worker a turn to receive 'pause' or 'generate' between any two.
 const PACE_MS = 5;
 
-// The worker global, typed by hand: the DOM lib (which the page needs) has no worker scope type.
-const scope = self as unknown as {
-  postMessage(message: FromGptWorker): void;
-  onmessage: ((event: MessageEvent<ToGptWorker>) => void) | null;
-};
-const post = (message: FromGptWorker) => scope.postMessage(message);
-
+const { post, onMessage } = workerScope<FromGptWorker, ToGptWorker>();
 const simd = simdSupported();
 let run: GptRun | undefined;
-let running = false;
-let timer: ReturnType<typeof setTimeout> | undefined;
 
 async function start(): Promise<void> {
-  const url = new URL(`./novarl.${simd ? 'simd' : 'scalar'}.wasm`, import.meta.url);
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
-  await init({ source: await WebAssembly.compileStreaming(response), simd });
+  await init({ source: await compileCore(simd), simd });
   const begin = performance.now();
   run = createGptRun(GPT_CORPUS, defaultGptRunConfig);
   post({
@@ -48,14 +38,13 @@ function handle(message: ToGptWorker): void {
   if (!run) return;
   switch (message.type) {
     case 'train':
-      if (running) return;
+      if (loop.running) return;
       if (run.step >= STEPS) return post({ type: 'done', step: run.step });
-      running = true;
-      timer = setTimeout(step, 0);
+      loop.start();
       return;
     case 'pause':
-      if (!running) return;
-      stop();
+      if (!loop.running) return;
+      loop.stop();
       post({ type: 'paused', step: run.step });
       return;
     case 'generate': {
@@ -66,45 +55,17 @@ function handle(message: ToGptWorker): void {
   }
 }
 
-function stop(): void {
-  running = false;
-  if (timer !== undefined) clearTimeout(timer);
-  timer = undefined;
-}
-
-/** One training step, then the next after PACE_MS unless paused or finished. */
-function step(): void {
-  timer = undefined;
-  if (!running || !run) return;
+/** One training step; false once the run is finished. */
+function step(): boolean {
   const begin = performance.now();
-  let loss: number;
-  try {
-    loss = trainStep(run);
-  } catch (error) {
-    return fail(error);
-  }
-  post({ type: 'step', step: run.step, loss, msPerStep: performance.now() - begin });
-  if (run.step >= STEPS) {
-    stop();
-    post({ type: 'done', step: run.step });
-    return;
-  }
-  timer = setTimeout(step, PACE_MS);
+  const loss = trainStep(run!);
+  post({ type: 'step', step: run!.step, loss, msPerStep: performance.now() - begin });
+  if (run!.step < STEPS) return true;
+  post({ type: 'done', step: run!.step });
+  return false;
 }
 
-const fail = (error: unknown) => {
-  stop();
-  post({ type: 'error', message: (error as Error).message ?? String(error) });
-};
+const loop = stepLoop(PACE_MS, step, (message) => post({ type: 'error', message }));
 
 // Messages wait for the start; a step that throws ends training with an 'error' message.
-const ready = start().catch(fail);
-scope.onmessage = (event) => {
-  void ready.then(() => {
-    try {
-      handle(event.data);
-    } catch (error) {
-      fail(error);
-    }
-  });
-};
+startThenHandle(onMessage, start, handle, loop.fail);

@@ -3,10 +3,8 @@
 
 import { LineChart, ProbabilityBars } from './charts';
 import type { FromWorker, RunConfig, ToWorker } from './messages';
+import { $, drawStatus, showError, showTrainButtons, wireTraining, type PageState as State } from './page';
 
-type State = 'loading' | 'ready' | 'training' | 'paused' | 'done' | 'error';
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const buttons = { train: $<HTMLButtonElement>('train'), pause: $<HTMLButtonElement>('pause'), reset: $<HTMLButtonElement>('reset') };
 const status = $('status');
 const pending = $('pending');
@@ -43,40 +41,12 @@ const sameConfig = (a: RunConfig, b: RunConfig) => (Object.keys(a) as (keyof Run
 
 function setState(next: State): void {
   state = next;
-  document.body.dataset['state'] = next;
-  buttons.train.disabled = !(next === 'ready' || next === 'paused');
-  buttons.pause.disabled = next !== 'training';
+  showTrainButtons(buttons, next, 'Train');
   buttons.reset.disabled = next === 'loading';
-  buttons.train.textContent = next === 'paused' ? 'Resume' : 'Train';
   renderStatus();
 }
 
-function renderStatus(): void {
-  const words: Record<State, string> = {
-    loading: 'Loading the WebAssembly core…',
-    ready: 'Ready',
-    training: 'Training',
-    paused: 'Paused',
-    done: 'Done',
-    error: 'Error',
-  };
-  if (state === 'loading' || state === 'error') return;
-  status.replaceChildren();
-  const head = document.createElement('strong');
-  head.textContent = words[state];
-  const progress = document.createElement('span');
-  progress.id = 'update-count';
-  progress.dataset['update'] = String(update);
-  progress.textContent = `update ${update} / ${updates}`;
-  const meter = document.createElement('span');
-  meter.className = 'meter';
-  const fill = document.createElement('span');
-  fill.style.width = `${(100 * update) / Math.max(1, updates)}%`;
-  meter.append(fill);
-  const detail = document.createElement('small');
-  detail.textContent = `${simd ? 'SIMD' : 'scalar'} WebAssembly core in a Web Worker${msPerUpdate ? ` · ${msPerUpdate.toFixed(0)} ms per update` : ''}`;
-  status.append(head, progress, meter, detail);
-}
+const renderStatus = () => drawStatus(status, state, { unit: 'update', done: update, total: updates, simd, msPer: msPerUpdate });
 
 function showSettings(): void {
   for (const [key, input] of Object.entries(inputs)) {
@@ -143,30 +113,16 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       return;
     }
     case 'paused':
-      update = message.update;
-      setState('paused');
-      return;
     case 'done':
       update = message.update;
-      setState('done');
+      setState(message.type);
       return;
     case 'error':
-      setState('error');
-      status.textContent = `Error: ${message.message}`;
-      return;
+      return showError(status, setState, `Error: ${message.message}`);
   }
 };
 
-worker.onerror = (event) => {
-  setState('error');
-  status.textContent = `The training worker failed: ${event.message}`;
-};
-
-buttons.train.addEventListener('click', () => {
-  setState('training');
-  send({ type: 'train' });
-});
-buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
+wireTraining(worker, buttons, status, setState, send);
 buttons.reset.addEventListener('click', reset);
 for (const input of Object.values(inputs)) input.addEventListener('input', onSettingChanged);
 

@@ -2,14 +2,12 @@
 // reference, and the completions table. GRPO runs in rlhf_worker.ts; this thread only draws.
 
 import { LineChart } from './charts';
+import { $, drawStatus, showError, showTrainButtons, wireTraining, type PageState as State } from './page';
 import type { CompletionRow, FromRlhfWorker, RewardName, ToRlhfWorker } from './rlhf_messages';
-
-type State = 'loading' | 'ready' | 'training' | 'paused' | 'done' | 'error';
 
 /** Rows the completions table keeps (the newest step's first). */
 const TABLE_ROWS = 48;
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const buttons = { train: $<HTMLButtonElement>('train'), pause: $<HTMLButtonElement>('pause') };
 const status = $('status');
 const rewardSelect = $<HTMLSelectElement>('reward');
@@ -27,32 +25,11 @@ let charts: { reward: LineChart; kl: LineChart } | undefined;
 
 function setState(next: State): void {
   state = next;
-  document.body.dataset['state'] = next;
-  buttons.train.disabled = !(next === 'ready' || next === 'paused');
-  buttons.pause.disabled = next !== 'training';
-  buttons.train.textContent = next === 'paused' ? 'Resume' : 'Start';
+  showTrainButtons(buttons, next, 'Start');
   renderStatus();
 }
 
-function renderStatus(): void {
-  const words: Record<State, string> = { loading: 'Loading', ready: 'Ready', training: 'Training', paused: 'Paused', done: 'Done', error: 'Error' };
-  if (state === 'loading' || state === 'error') return;
-  status.replaceChildren();
-  const head = document.createElement('strong');
-  head.textContent = words[state];
-  const progress = document.createElement('span');
-  progress.id = 'update-count';
-  progress.dataset['step'] = String(step);
-  progress.textContent = `step ${step} / ${steps}`;
-  const meter = document.createElement('span');
-  meter.className = 'meter';
-  const fill = document.createElement('span');
-  fill.style.width = `${(100 * step) / Math.max(1, steps)}%`;
-  meter.append(fill);
-  const detail = document.createElement('small');
-  detail.textContent = `${simd ? 'SIMD' : 'scalar'} WebAssembly core in a Web Worker${secondsPerStep ? ` · ${(secondsPerStep * 1000).toFixed(0)} ms per step` : ''}`;
-  status.append(head, progress, meter, detail);
-}
+const renderStatus = () => drawStatus(status, state, { unit: 'step', done: step, total: steps, simd, msPer: secondsPerStep * 1000 });
 
 function cell(text: string, className = ''): HTMLTableCellElement {
   const td = document.createElement('td');
@@ -98,30 +75,16 @@ worker.onmessage = (event: MessageEvent<FromRlhfWorker>) => {
       renderStatus();
       return;
     case 'paused':
-      step = message.step;
-      setState('paused');
-      return;
     case 'done':
       step = message.step;
-      setState('done');
+      setState(message.type);
       return;
     case 'error':
-      setState('error');
-      status.textContent = `Error: ${message.message}`;
-      return;
+      return showError(status, setState, `Error: ${message.message}`);
   }
 };
 
-worker.onerror = (event) => {
-  setState('error');
-  status.textContent = `The training worker failed: ${event.message}`;
-};
-
-buttons.train.addEventListener('click', () => {
-  setState('training');
-  send({ type: 'train' });
-});
-buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
+wireTraining(worker, buttons, status, setState, send);
 rewardSelect.addEventListener('change', () => send({ type: 'reward', reward: rewardSelect.value as RewardName }));
 
 setState('loading');

@@ -5,30 +5,17 @@
 import { init, simdSupported } from '../../../sdk/index';
 import type { FromRlhfWorker, ToRlhfWorker } from './rlhf_messages';
 import { RLHF, STEPS, createRlhfRun, rlhfStep, type RlhfRun } from './rlhf_setup';
+import { compileCore, fetchOk, startThenHandle, stepLoop, workerScope } from './worker_protocol';
 
 // A step takes ~100 ms; the pause gives the worker a turn to receive 'pause' or 'reward' between any two.
 const PACE_MS = 5;
 
-// The worker global, typed by hand: the DOM lib (which the page needs) has no worker scope type.
-const scope = self as unknown as {
-  postMessage(message: FromRlhfWorker): void;
-  onmessage: ((event: MessageEvent<ToRlhfWorker>) => void) | null;
-};
-const post = (message: FromRlhfWorker) => scope.postMessage(message);
-
+const { post, onMessage } = workerScope<FromRlhfWorker, ToRlhfWorker>();
 const simd = simdSupported();
 let run: RlhfRun | undefined;
-let running = false;
-let timer: ReturnType<typeof setTimeout> | undefined;
-
-async function fetchOk(url: URL): Promise<Response> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
-  return response;
-}
 
 async function start(): Promise<void> {
-  await init({ source: await WebAssembly.compileStreaming(await fetchOk(new URL(`./novarl.${simd ? 'simd' : 'scalar'}.wasm`, import.meta.url))), simd });
+  await init({ source: await compileCore(simd), simd });
   const manifest = (await (await fetchOk(new URL('./tiny-gpt/files.json', import.meta.url))).json()) as { source: string; files: string[] };
   const files: Record<string, Uint8Array> = {};
   for (const name of manifest.files) files[name] = new Uint8Array(await (await fetchOk(new URL(`./tiny-gpt/${name}`, import.meta.url))).arrayBuffer());
@@ -49,14 +36,13 @@ function handle(message: ToRlhfWorker): void {
   if (!run) return;
   switch (message.type) {
     case 'train':
-      if (running) return;
+      if (loop.running) return;
       if (run.trainer.updates >= STEPS) return post({ type: 'done', step: run.trainer.updates });
-      running = true;
-      timer = setTimeout(step, 0);
+      loop.start();
       return;
     case 'pause':
-      if (!running) return;
-      stop();
+      if (!loop.running) return;
+      loop.stop();
       post({ type: 'paused', step: run.trainer.updates });
       return;
     case 'reward':
@@ -65,42 +51,15 @@ function handle(message: ToRlhfWorker): void {
   }
 }
 
-function stop(): void {
-  running = false;
-  if (timer !== undefined) clearTimeout(timer);
-  timer = undefined;
+/** One GRPO step; false once the run is finished. */
+async function step(): Promise<boolean> {
+  post({ type: 'step', ...(await rlhfStep(run!)) });
+  if (run!.trainer.updates < STEPS) return true;
+  post({ type: 'done', step: run!.trainer.updates });
+  return false;
 }
 
-/** One GRPO step, then the next after PACE_MS unless paused or finished. */
-async function step(): Promise<void> {
-  timer = undefined;
-  if (!running || !run) return;
-  try {
-    post({ type: 'step', ...(await rlhfStep(run)) });
-  } catch (error) {
-    return fail(error);
-  }
-  if (run.trainer.updates >= STEPS) {
-    stop();
-    post({ type: 'done', step: run.trainer.updates });
-    return;
-  }
-  if (running) timer = setTimeout(step, PACE_MS);
-}
-
-const fail = (error: unknown) => {
-  stop();
-  post({ type: 'error', message: (error as Error).message ?? String(error) });
-};
+const loop = stepLoop(PACE_MS, step, (message) => post({ type: 'error', message }));
 
 // Messages wait for the start; a step that throws ends training with an 'error' message.
-const ready = start().catch(fail);
-scope.onmessage = (event) => {
-  void ready.then(() => {
-    try {
-      handle(event.data);
-    } catch (error) {
-      fail(error);
-    }
-  });
-};
+startThenHandle(onMessage, start, handle, loop.fail);

@@ -56,8 +56,10 @@ import {
   setRngState,
   type Core,
   type FinishReason,
+  type LoadedCheckpoint,
   type StateDict,
 } from '../../../sdk/index';
+import { allOrNothing, checkedTensors } from './checkpoint_state';
 
 /** Hyperparameters of the online updates on the tiny GPT. */
 export const ONLINE_LM = {
@@ -356,7 +358,7 @@ export class OnlineLm {
     this.transaction(() => this.restore(next));
   }
 
-  private checkedSnapshot(checkpoint: ReturnType<typeof decodeCheckpoint>): Snapshot {
+  private checkedSnapshot(checkpoint: LoadedCheckpoint): Snapshot {
     const fail = (message: string): never => {
       throw new CheckpointError(`not a checkpoint of this worker's GPT: ${message}`, 'mismatch');
     };
@@ -373,14 +375,7 @@ export class OnlineLm {
     checkOptimizerCounters(counters, field);
     const rng = t['rngState'];
     checkRngState(rng, 'rngState', field);
-    const optimizerTensors: StateDict = {};
-    for (const [name, data] of Object.entries(checkpoint.optimizer ?? {})) {
-      if (!(data instanceof Float32Array)) fail(`optimizer tensor ${name} is not F32`);
-      optimizerTensors[name] = data as Float32Array;
-    }
-    for (const [name, data] of [...Object.entries(checkpoint.model), ...Object.entries(optimizerTensors)]) {
-      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) fail(`tensor ${name} holds ${data[i]} at index ${i}`);
-    }
+    const optimizerTensors = checkedTensors(checkpoint, fail);
     return {
       policy: checkpoint.model,
       optimizer: { stepCount: counters.stepCount, lr: counters.lr, tensors: optimizerTensors },
@@ -450,15 +445,7 @@ export class OnlineLm {
 
   /** Runs `change`; if it throws, puts the state back as it was and rethrows. */
   private transaction<T>(change: () => T): T {
-    const before = this.snapshot();
-    try {
-      return change();
-    } catch (error) {
-      this.core.endStep();
-      this.optimizer.zeroGrad();
-      this.restore(before);
-      throw error;
-    }
+    return allOrNothing(this.core, this.optimizer, () => this.snapshot(), (s) => this.restore(s), change);
   }
 }
 

@@ -63,6 +63,7 @@ import {
   type PpoStepConfig,
   type StateDict,
 } from '../../../sdk/index';
+import { allOrNothing, checkedTensors } from './checkpoint_state';
 
 export const PROMPTS = ['How do I boil an egg?', 'Summarise this article.', 'Tell me a secret.', 'Write a haiku about rain.'];
 export const RESPONSES = ['helpful', 'terse', 'evasive', 'rude'];
@@ -311,15 +312,7 @@ export class OnlinePPO {
       for (const [name, data] of Object.entries(checkpoint.model)) if (name.startsWith(prefix)) out[name.slice(prefix.length)] = data;
       return out;
     };
-    const optimizerTensors: StateDict = {};
-    for (const [name, data] of Object.entries(checkpoint.optimizer ?? {})) {
-      if (!(data instanceof Float32Array)) fail(`optimizer tensor ${name} is not F32`);
-      optimizerTensors[name] = data as Float32Array;
-    }
-    // NaN or infinite weights would pass every structural check and poison every later answer.
-    for (const [name, data] of [...Object.entries(checkpoint.model), ...Object.entries(optimizerTensors)]) {
-      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) fail(`tensor ${name} holds ${data[i]} at index ${i}`);
-    }
+    const optimizerTensors = checkedTensors(checkpoint, fail);
     const policy = split('policy.');
     const reference = split('reference.');
     if (Object.keys(policy).length + Object.keys(reference).length !== Object.keys(checkpoint.model).length) {
@@ -358,14 +351,6 @@ export class OnlinePPO {
 
   /** Runs `change`; if it throws, puts the state back as it was and rethrows. */
   private transaction<T>(change: () => T): T {
-    const before = this.snapshot();
-    try {
-      return change();
-    } catch (error) {
-      this.core.endStep();
-      this.optimizer.zeroGrad();
-      this.restore(before);
-      throw error;
-    }
+    return allOrNothing(this.core, this.optimizer, () => this.snapshot(), (s) => this.restore(s), change);
   }
 }

@@ -196,37 +196,14 @@ async function route(request: Request): Promise<Response> {
     case '/checkpoint': {
       allow('GET', 'PUT');
       const ppo = await getService();
-      if (request.method === 'GET') {
-        return new Response(packCheckpoint(ppo.checkpointFiles()), {
-          headers: { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="novarl-edge.checkpoint"' },
-        });
-      }
-      const bytes = await readBody(request, MAX_BODY_BYTES);
-      try {
-        ppo.loadCheckpointFiles(unpackCheckpoint(bytes));
-      } catch (error) {
-        // NovaRL's typed errors say which check the bytes failed; the state was left as it was
-        if (error instanceof NovaRLError) throw new HttpError(400, `checkpoint refused: ${error.name}: ${error.message}`);
-        throw error;
-      }
-      return json({ loaded: bytes.length, updates: ppo.updates, feedbackCount: ppo.feedbackCount });
+      const put = await checkpointExchange(request, ppo, 'novarl-edge.checkpoint', MAX_BODY_BYTES);
+      return put instanceof Response ? put : json({ loaded: put, updates: ppo.updates, feedbackCount: ppo.feedbackCount });
     }
     case '/lm/checkpoint': {
       allow('GET', 'PUT');
       const lm = await getLm();
-      if (request.method === 'GET') {
-        return new Response(packCheckpoint(lm.checkpointFiles()), {
-          headers: { 'Content-Type': 'application/octet-stream', 'Content-Disposition': 'attachment; filename="novarl-edge-lm.checkpoint"' },
-        });
-      }
-      const bytes = await readBody(request, MAX_LM_CHECKPOINT_BYTES);
-      try {
-        lm.loadCheckpointFiles(unpackCheckpoint(bytes));
-      } catch (error) {
-        if (error instanceof NovaRLError) throw new HttpError(400, `checkpoint refused: ${error.name}: ${error.message}`);
-        throw error;
-      }
-      return json({ loaded: bytes.length, updates: lm.updates, stateHash: lm.stateHash() });
+      const put = await checkpointExchange(request, lm, 'novarl-edge-lm.checkpoint', MAX_LM_CHECKPOINT_BYTES);
+      return put instanceof Response ? put : json({ loaded: put, updates: lm.updates, stateHash: lm.stateHash() });
     }
     default:
       throw new HttpError(404, `no route ${url.pathname}; see GET /`);
@@ -244,3 +221,29 @@ export default {
     }
   },
 };
+
+/**
+ * GET: the trainer's checkpoint as one download named `filename`. PUT: loads the body (at most
+ * `maxBytes`) as a checkpoint and returns its size; a refused one is a 400 and leaves the state as it was.
+ */
+async function checkpointExchange(
+  request: Request,
+  trainer: { checkpointFiles(): Map<string, Uint8Array>; loadCheckpointFiles(files: Map<string, Uint8Array>): void },
+  filename: string,
+  maxBytes: number,
+): Promise<Response | number> {
+  if (request.method === 'GET') {
+    return new Response(packCheckpoint(trainer.checkpointFiles()), {
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${filename}"` },
+    });
+  }
+  const bytes = await readBody(request, maxBytes);
+  try {
+    trainer.loadCheckpointFiles(unpackCheckpoint(bytes));
+  } catch (error) {
+    // NovaRL's typed errors say which check the bytes failed; the state was left as it was
+    if (error instanceof NovaRLError) throw new HttpError(400, `checkpoint refused: ${error.name}: ${error.message}`);
+    throw error;
+  }
+  return bytes.length;
+}
