@@ -2,6 +2,8 @@
 // its points joined in step order and its last point marked, with nice ticks and a legend.
 // Used by examples/compare.ts for the README's reward-against-KL figure.
 
+import { niceTicks } from '../lib/ticks';
+
 export interface PlotSeries {
   label: string;
   color: string;
@@ -17,15 +19,6 @@ export interface PlotOptions {
   height?: number;
 }
 
-/** About `count` round tick values (1, 2 or 5 times a power of ten) covering [lo, hi]. */
-export function niceTicks(lo: number, hi: number, count: number): number[] {
-  const raw = (hi - lo) / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? raw;
-  const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
-  return ticks;
-}
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (x: number) => String(Number(x.toFixed(2)));

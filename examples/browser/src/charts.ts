@@ -3,6 +3,8 @@
 // runtime dependencies, the whole drawing code is this one short file, and four small line
 // charts redrawn a few times a second need none of a library's features.
 
+import { niceTicks } from '../../lib/ticks';
+
 const SVG = 'http://www.w3.org/2000/svg';
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
@@ -18,15 +20,6 @@ function html<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', tex
   return element;
 }
 
-/** About `count` round tick values (1, 2 or 5 times a power of ten) covering [lo, hi]. */
-function niceTicks(lo: number, hi: number, count: number): number[] {
-  const raw = (hi - lo) / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? raw;
-  const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
-  return ticks;
-}
 
 export interface LineChartOptions {
   /** Used in element ids: `chart-<key>` and `<key>-value` (the readout with the latest value). */
