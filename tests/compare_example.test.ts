@@ -7,30 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main, parseArgs, QUICK } from '../examples/compare';
-import type { PretrainConfig } from '../examples/pretrain_gpt';
+import { TEST_TINY_GPT } from './fixtures/tiny_pretrain';
 
 const root = mkdtempSync(join(tmpdir(), 'novarl-compare-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const tinyGptConfig: Partial<PretrainConfig> = {
-  books: ['austen-emma'],
-  maxCharsPerBook: 30_000,
-  validationFraction: 0.1,
-  vocabSize: 300,
-  nLayer: 1,
-  nHead: 2,
-  nEmbd: 32,
-  blockSize: 48,
-  batchSize: 8,
-  steps: 30,
-  lr: 1e-2,
-  minLr: 1e-3,
-  warmupSteps: 4,
-  evalEvery: 30,
-  sampleTokens: 4,
-  prompts: ['Emma'],
-  quiet: true,
-};
+const tinyGptConfig = TEST_TINY_GPT;
 
 /** The element names of an XML text, checking that every open tag is closed in order. */
 function xmlElements(text: string): string[] {

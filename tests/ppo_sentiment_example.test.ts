@@ -8,30 +8,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, loadHuggingFace, readCompletionsTable } from '../sdk/index';
 import { main } from '../examples/ppo_sentiment';
-import type { PretrainConfig } from '../examples/pretrain_gpt';
+import { TEST_TINY_GPT } from './fixtures/tiny_pretrain';
 
 const root = mkdtempSync(join(tmpdir(), 'novarl-ppo-sentiment-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const tinyGptConfig: Partial<PretrainConfig> = {
-  books: ['austen-emma'],
-  maxCharsPerBook: 30_000,
-  validationFraction: 0.1,
-  vocabSize: 300,
-  nLayer: 1,
-  nHead: 2,
-  nEmbd: 32,
-  blockSize: 48,
-  batchSize: 8,
-  steps: 30,
-  lr: 1e-2,
-  minLr: 1e-3,
-  warmupSteps: 4,
-  evalEvery: 30,
-  sampleTokens: 4,
-  prompts: ['Emma'],
-  quiet: true,
-};
+const tinyGptConfig = TEST_TINY_GPT;
 
 describe('examples/ppo_sentiment', () => {
   it('runs three updates, evaluates before and after, and saves what it says', async () => {
