@@ -14,8 +14,10 @@
 import { GRPOTrainer, NoWeightSync, NovaRLServerWeightSync, OpenAICompatibleEngine, VllmReloadWeightSync, init, loadHuggingFace, type CompletionEngine, type GPT, type NamedRewardFunction, type Tokenizer, type WeightSync } from '../sdk/index';
 import { createServeApp, serveNode } from '../sdk/serve/index';
 import { loadOrPretrainTinyGpt } from './data/tiny_gpt';
+import type { PretrainConfig } from './pretrain_gpt';
 
-const MODEL_DIR = 'checkpoints/tiny-gpt';
+// What --sync vllm writes for the server to reload (never the pretrained cache the run starts from)
+const VLLM_DIR = 'checkpoints/grpo_openai_engine/served';
 const PROMPTS = ['It is a truth universally', 'She was not', 'The evening passed', 'Mr. Darcy', 'Her sister', 'In the morning', 'They walked', 'He said that'];
 
 /** Example settings (command-line flags in brackets). */
@@ -35,6 +37,9 @@ interface ExampleConfig {
   compareLocal: boolean;
   /** Print nothing per step. */
   quiet?: boolean;
+  /** The pretrained tiny GPT's directory (default checkpoints/tiny-gpt) and pretraining overrides (tests use a small one). */
+  tinyGptDir?: string;
+  tinyGptConfig?: Partial<PretrainConfig>;
 }
 
 export interface ExampleResult {
@@ -108,13 +113,15 @@ async function train(label: string, policy: GPT, tokenizer: Tokenizer, engine: C
 
 export async function main(c: ExampleConfig): Promise<ExampleResult> {
   await init();
-  const { model: policy, tokenizer } = await loadOrPretrainTinyGpt({ verbose: false });
+  const tiny = { dir: c.tinyGptDir, config: c.tinyGptConfig, verbose: false };
+  const { model: policy, tokenizer } = await loadOrPretrainTinyGpt(tiny);
+  const modelDir = c.tinyGptDir ?? 'checkpoints/tiny-gpt';
 
   let stopServer = async () => {};
   let baseUrl = c.baseUrl;
   if (!baseUrl) {
     // NovaRL's server in this process, its model on its own core (serving never draws from the trainer's generator)
-    const served = await loadHuggingFace(MODEL_DIR, { core: await init({ setDefault: false }), valueHead: false });
+    const served = await loadHuggingFace(modelDir, { core: await init({ setDefault: false }), valueHead: false });
     const app = createServeApp({ model: served.model, tokenizer, modelName: c.model });
     const server = await serveNode(app, { port: 0 });
     baseUrl = server.url;
@@ -127,7 +134,7 @@ export async function main(c: ExampleConfig): Promise<ExampleResult> {
   const engine = new OpenAICompatibleEngine({ baseUrl, model: c.model, vocabSize: tokenizer.vocabSize, tokenizer, maxPromptsPerRequest: 8 });
   const sync: WeightSync =
     c.sync === 'none' ? new NoWeightSync()
-    : c.sync === 'vllm' ? new VllmReloadWeightSync(engine, { directory: c.vllmDir ?? MODEL_DIR, tokenizer })
+    : c.sync === 'vllm' ? new VllmReloadWeightSync(engine, { directory: c.vllmDir ?? VLLM_DIR, tokenizer })
     : new NovaRLServerWeightSync(engine);
   try {
     // start from a server that provably holds the trainer's weights
@@ -135,7 +142,7 @@ export async function main(c: ExampleConfig): Promise<ExampleResult> {
     const result: ExampleResult = { remote: await train('remote', policy, tokenizer, engine, sync, c), remoteHash: parameterHash(policy) };
     console.log(`remote: reward ${result.remote[0]!.toFixed(4)} -> ${result.remote[result.remote.length - 1]!.toFixed(4)}, parameters ${result.remoteHash}`);
     if (c.compareLocal) {
-      const { model: fresh } = await loadOrPretrainTinyGpt({ verbose: false });
+      const { model: fresh } = await loadOrPretrainTinyGpt(tiny);
       result.local = await train('local ', fresh, tokenizer, undefined, undefined, c);
       result.localHash = parameterHash(fresh);
       console.log(`local:  reward ${result.local[0]!.toFixed(4)} -> ${result.local[result.local.length - 1]!.toFixed(4)}, parameters ${result.localHash}`);

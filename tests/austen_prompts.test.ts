@@ -35,9 +35,11 @@ describe('austen prompts', () => {
     expect(narrativeSentences(text)).toEqual(['Mr. Knightley came in.', 'He sat down.', 'The day was fine.']);
   });
 
-  it('form a PromptDataset with the tiny GPT tokenizer', async () => {
-    const tokenizer = await Tokenizer.load('checkpoints/tiny-gpt');
-    const data = await austenPromptDataset(tokenizer, { count: 32, seed: 2, maxPromptTokens: 24 });
+  it('form a PromptDataset with a byte-level BPE trained on the books', async () => {
+    // a tokenizer trained on the books' training text, as the tiny GPT's is (examples/pretrain_gpt.ts), but smaller
+    const emma = await readGutenbergBook('austen-emma');
+    const tokenizer = Tokenizer.train(emma.slice(0, 200_000), { vocabSize: 400 });
+    const data = await austenPromptDataset(tokenizer, { count: 32, seed: 2, maxPromptTokens: 64 });
     expect(data.size).toBe(32);
     const [row] = data.next(1);
     expect(tokenizer.decode(row!.ids)).toBe(row!.text);

@@ -4,13 +4,20 @@
 // sampling settings (~0: only the cached versus full forward pass differ), that a NovaRL weight
 // sync moves the server to the trained weights (the gap stays ~0 after it, and is large without
 // it), and that seeded requests come back the same through the engine's request batching.
+// The model is a test-sized pretrained tiny GPT (tests/fixtures/tiny_pretrain.ts), built in a
+// temporary directory, so the test needs no checkpoints/ on a clean clone.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT, NoWeightSync, NovaRLServerWeightSync, OpenAICompatibleEngine, Tokenizer, collectLmRollout, init, loadHuggingFace, normal_, seed, type PromptRow } from '../sdk/index';
 import { createServeApp, serveNode, type RunningServer, type ServeApp } from '../sdk/serve/index';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { main, parseArgs } from '../examples/grpo_openai_engine';
+import { loadOrPretrainTinyGpt } from '../examples/data/tiny_gpt';
+import { TEST_TINY_GPT } from './fixtures/tiny_pretrain';
 
-const DIR = 'checkpoints/tiny-gpt';
+const DIR = join(mkdtempSync(join(tmpdir(), 'novarl-engine-server-')), 'tiny-gpt');
 let app: ServeApp;
 let server: RunningServer;
 let policy: GPT;
@@ -19,6 +26,7 @@ let rows: PromptRow[];
 
 beforeAll(async () => {
   await init();
+  (await loadOrPretrainTinyGpt({ dir: DIR, config: TEST_TINY_GPT, verbose: false })).model.free();
   const loaded = await loadHuggingFace(DIR, { valueHead: false });
   policy = loaded.model;
   tokenizer = Tokenizer.fromHuggingFaceFiles(loaded.tokenizerFiles!);
@@ -27,12 +35,13 @@ beforeAll(async () => {
   app = createServeApp({ model: served.model, tokenizer, modelName: 'tiny-gpt', batchWindowMs: 5 });
   server = await serveNode(app, { port: 0 });
   rows = ['It is a truth', 'She was not', 'The evening passed', 'Mr. Darcy'].map((text) => ({ text, ids: tokenizer.encode(text), fields: {} }));
-});
+}, 120_000); // the test-sized pretraining takes seconds
 
 afterAll(async () => {
   await server?.close();
   app?.close({ freeModel: true });
   policy?.free();
+  rmSync(join(DIR, '..'), { recursive: true, force: true });
 });
 
 const engine = (extra = {}) => new OpenAICompatibleEngine({ baseUrl: server.url, model: 'tiny-gpt', vocabSize: tokenizer.vocabSize, timeoutMs: 30_000, ...extra });
@@ -96,7 +105,7 @@ describe('OpenAICompatibleEngine against novarl serve', () => {
 
 describe('examples/grpo_openai_engine', () => {
   it('GRPO fed by NovaRL\'s server ends with the rewards and the parameters of the in-process run', async () => {
-    const result = await main({ ...parseArgs([]), steps: 3, compareLocal: true, quiet: true });
+    const result = await main({ ...parseArgs([]), steps: 3, compareLocal: true, quiet: true, tinyGptDir: DIR, tinyGptConfig: TEST_TINY_GPT });
     expect(result.remote).toHaveLength(3);
     expect(result.local).toEqual(result.remote);
     expect(result.localHash).toBe(result.remoteHash);
