@@ -14,7 +14,9 @@
 // Files:  .json   an array of entries, or {"prompts": [entries...]}
 //         .jsonl  one entry per line (also .ndjson); blank lines are skipped
 
-import { NovaRLError } from '../core/errors';
+import { DatasetError, describeValue, isPlainObject, locateEntry, parseJsonEntries, parseJsonlEntries, readEntriesFile, type DatasetLocation, type RawEntries } from './dataset_files';
+
+export { DatasetError, type DatasetLocation } from './dataset_files';
 
 export interface PreferenceEntry {
   prompt: string;
@@ -22,41 +24,6 @@ export interface PreferenceEntry {
   rewards: number[];
   /** The prompt's observation; absent: one-hot of its index. */
   features?: number[];
-}
-
-/** Where a bad entry was found, for DatasetError messages. */
-export interface DatasetLocation {
-  /** File path, or a label such as '<json>' for text not read from a file. */
-  source: string;
-  /** 1-based line number (JSONL only). */
-  line?: number;
-  /** 0-based entry index. */
-  entry?: number;
-  /** The offending field. */
-  field?: string;
-}
-
-/** A dataset that cannot be read or does not follow the entry format. */
-export class DatasetError extends NovaRLError {
-  override name = 'DatasetError';
-  readonly source: string;
-  readonly line?: number;
-  readonly entry?: number;
-  readonly field?: string;
-
-  constructor(location: DatasetLocation, detail: string) {
-    const where = [
-      location.source,
-      location.line !== undefined ? `line ${location.line}` : undefined,
-      location.entry !== undefined ? `entry ${location.entry}` : undefined,
-      location.field !== undefined ? `field "${location.field}"` : undefined,
-    ].filter((part) => part !== undefined);
-    super(`${where.join(', ')}: ${detail}`);
-    this.source = location.source;
-    if (location.line !== undefined) this.line = location.line;
-    if (location.entry !== undefined) this.entry = location.entry;
-    if (location.field !== undefined) this.field = location.field;
-  }
 }
 
 export class PreferenceDataset {
@@ -88,8 +55,8 @@ export class PreferenceDataset {
     /** The 1-based line of each entry in its file (JSONL), for error messages. */
     lines?: readonly number[],
   ) {
-    const locate = (i: number): DatasetLocation => (lines?.[i] !== undefined ? { source, line: lines[i], entry: i } : { source, entry: i });
-    if (!Array.isArray(entries)) throw new DatasetError({ source }, `expected an array of entries, got ${describe(entries)}`);
+    const locate = (i: number): DatasetLocation => locateEntry(source, lines, i);
+    if (!Array.isArray(entries)) throw new DatasetError({ source }, `expected an array of entries, got ${describeValue(entries)}`);
     if (entries.length === 0) throw new DatasetError({ source }, 'the dataset is empty: it needs at least one entry');
     const first = checkEntry(entries[0], locate(0));
     this.size = entries.length;
@@ -128,37 +95,12 @@ export class PreferenceDataset {
 
   /** Parses JSON text: an array of entries, or {"prompts": [entries...]}. */
   static fromJSON(text: string, source = '<json>'): PreferenceDataset {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new DatasetError({ source, ...jsonErrorLine(text, e as Error) }, `invalid JSON: ${(e as Error).message}`);
-    }
-    if (Array.isArray(parsed)) return new PreferenceDataset(parsed as PreferenceEntry[], source);
-    if (isObject(parsed) && 'prompts' in parsed) {
-      if (!Array.isArray(parsed.prompts)) throw new DatasetError({ source, field: 'prompts' }, `must be an array of entries, got ${describe(parsed.prompts)}`);
-      return new PreferenceDataset(parsed.prompts as PreferenceEntry[], source);
-    }
-    throw new DatasetError({ source }, `expected an array of entries or an object {"prompts": [...]}, got ${describe(parsed)}`);
+    return PreferenceDataset.fromRaw(parseJsonEntries(text, source, 'prompts'), source);
   }
 
   /** Parses JSONL text: one entry per line; blank lines are skipped. */
   static fromJSONL(text: string, source = '<jsonl>'): PreferenceDataset {
-    const entries: PreferenceEntry[] = [];
-    const entryLines: number[] = [];
-    const lines = text.split(/\r?\n/);
-    lines.forEach((line, i) => {
-      if (line.trim() === '') return;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch (e) {
-        throw new DatasetError({ source, line: i + 1, entry: entries.length }, `invalid JSON: ${(e as Error).message}`);
-      }
-      entries.push(parsed as PreferenceEntry);
-      entryLines.push(i + 1);
-    });
-    return new PreferenceDataset(entries, source, entryLines);
+    return PreferenceDataset.fromRaw(parseJsonlEntries(text, source), source);
   }
 
   /**
@@ -167,17 +109,11 @@ export class PreferenceDataset {
    * const data = await PreferenceDataset.load('data/prefs.jsonl');
    */
   static async load(path: string): Promise<PreferenceDataset> {
-    const lower = path.toLowerCase();
-    const format = lower.endsWith('.jsonl') || lower.endsWith('.ndjson') ? 'jsonl' : lower.endsWith('.json') ? 'json' : undefined;
-    if (!format) throw new DatasetError({ source: path }, 'unknown file type: use a .json or .jsonl file');
-    let text: string;
-    try {
-      const fs = await import('node:fs/promises');
-      text = await fs.readFile(path, 'utf8');
-    } catch (e) {
-      throw new DatasetError({ source: path }, `cannot read the file: ${(e as Error).message}`);
-    }
-    return format === 'jsonl' ? PreferenceDataset.fromJSONL(text, path) : PreferenceDataset.fromJSON(text, path);
+    return PreferenceDataset.fromRaw(await readEntriesFile(path, 'prompts'), path);
+  }
+
+  private static fromRaw({ entries, lines }: RawEntries, source: string): PreferenceDataset {
+    return new PreferenceDataset(entries as PreferenceEntry[], source, lines);
   }
 
   /** The reward of response `action` to prompt `index`. */
@@ -201,9 +137,9 @@ export class PreferenceDataset {
 
 /** Checks one entry's fields on their own (consistency across entries is checked by the caller). */
 function checkEntry(raw: unknown, location: DatasetLocation): PreferenceEntry {
-  if (!isObject(raw) || Array.isArray(raw)) throw new DatasetError(location, `an entry must be an object {"prompt", "rewards", "features"?}, got ${describe(raw)}`);
+  if (!isPlainObject(raw) || Array.isArray(raw)) throw new DatasetError(location, `an entry must be an object {"prompt", "rewards", "features"?}, got ${describeValue(raw)}`);
   if (!('prompt' in raw) || raw.prompt === undefined) throw new DatasetError({ ...location, field: 'prompt' }, 'is missing');
-  if (typeof raw.prompt !== 'string') throw new DatasetError({ ...location, field: 'prompt' }, `must be a string, got ${describe(raw.prompt)}`);
+  if (typeof raw.prompt !== 'string') throw new DatasetError({ ...location, field: 'prompt' }, `must be a string, got ${describeValue(raw.prompt)}`);
   if (!('rewards' in raw) || raw.rewards === undefined) throw new DatasetError({ ...location, field: 'rewards' }, 'is missing');
   const rewards = checkNumbers(raw.rewards, { ...location, field: 'rewards' });
   if (rewards.length === 0) throw new DatasetError({ ...location, field: 'rewards' }, 'is empty: it needs one reward per action');
@@ -219,31 +155,14 @@ function checkEntry(raw: unknown, location: DatasetLocation): PreferenceEntry {
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 function checkNumbers(value: unknown, location: DatasetLocation): number[] {
-  if (!Array.isArray(value)) throw new DatasetError(location, `must be an array of finite numbers, got ${describe(value)}`);
+  if (!Array.isArray(value)) throw new DatasetError(location, `must be an array of finite numbers, got ${describeValue(value)}`);
   value.forEach((v, k) => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new DatasetError(location, `must be an array of finite numbers, but element ${k} is ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new DatasetError(location, `must be an array of finite numbers, but element ${k} is ${describeValue(v)}`);
     // Stored as float32: a larger magnitude would become Infinity there.
     if (Math.abs(v) > FLOAT32_MAX) throw new DatasetError(location, `element ${k} is ${v}, beyond the float32 range (±${FLOAT32_MAX})`);
   });
   return value as number[];
 }
 
-/** The line of a JSON.parse error, when the engine's message gives its position (V8 does). */
-function jsonErrorLine(text: string, error: Error): { line?: number } {
-  const match = /position (\d+)/.exec(error.message);
-  if (!match) return {};
-  const position = Math.min(Number(match[1]), text.length);
-  return { line: text.slice(0, position).split('\n').length };
-}
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null;
-}
 
-/** A short description of a bad value for error messages. */
-function describe(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}

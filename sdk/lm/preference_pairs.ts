@@ -17,12 +17,12 @@
 
 import { ValueError } from '../core/errors';
 import { Prng } from '../core/prng';
-import { DatasetError, type DatasetLocation } from '../envs/preference_dataset';
+import { DatasetError, describeValue, isPlainObject, locateEntry, parseJsonEntries, parseJsonlEntries, readEntriesFile, type DatasetLocation, type RawEntries } from '../envs/dataset_files';
 import type { CompletionEngine, SamplingParams } from '../interfaces/completion_engine';
 import type { NamedRewardFunction, PromptRow } from '../interfaces/reward_function';
 import { scoreRewards } from '../rewards/reward_funcs';
 import type { Tokenizer } from '../text/tokenizer';
-import { describeValue, EpochOrder, isPlainObject, locateEntry, parseJsonEntries, parseJsonlEntries, readEntriesFile, type DatasetPosition, type RawEntries } from './dataset_source';
+import { EpochOrder, type DatasetPosition } from './dataset_source';
 
 /** One entry of a preference file. */
 export interface PreferencePairEntry {

@@ -15,10 +15,10 @@
 //   const batch = data.next(8); // PromptRow[]
 
 import { ValueError } from '../core/errors';
-import { DatasetError, type DatasetLocation } from '../envs/preference_dataset';
+import { DatasetError, describeValue, isPlainObject, locateEntry, parseJsonEntries, parseJsonlEntries, readEntriesFile, type DatasetLocation, type RawEntries } from '../envs/dataset_files';
 import type { PromptRow } from '../interfaces/reward_function';
 import type { Tokenizer } from '../text/tokenizer';
-import { describeValue, EpochOrder, isPlainObject, locateEntry, parseJsonEntries, parseJsonlEntries, readEntriesFile, type DatasetPosition, type RawEntries } from './dataset_source';
+import { EpochOrder, type DatasetPosition } from './dataset_source';
 
 /** One dataset entry: a prompt text or its token ids, and any other fields. */
 export interface PromptEntry {
