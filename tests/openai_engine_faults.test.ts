@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parameterHash } from './fixtures/resume_checks';
 import {
   EngineRequestError,
   EngineResponseError,
@@ -333,12 +334,3 @@ describe('GRPOTrainer over a faulty server', () => {
   }, 30_000);
 });
 
-/** FNV-1a (32-bit) over the parameters' float32 bytes. */
-function parameterHash(model: GPT): string {
-  let h = 0x811c9dc5;
-  for (const [, p] of model.namedParameters()) {
-    const bytes = new Uint8Array(p.toArray().buffer);
-    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
-}
