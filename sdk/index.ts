@@ -100,7 +100,7 @@ export { LocalCompletionEngine, type LocalCompletionEngineOptions } from './lm/l
 export { SequenceBatch, responseForward, type SequenceRows, type ResponseForwardOptions, type ResponseForward } from './lm/sequence_batch';
 export type { RewardFunction, NamedRewardFunction, RewardExtra, PromptRow } from './interfaces/reward_function';
 export { collectLmRollout, truncatedImportanceWeights, type LmRollout, type LmRolloutOptions, type OffPolicyStats } from './lm/rollout';
-export { frozenReference } from './lm/reference';
+export { frozenReference, trunkWeights } from './lm/reference';
 // Remote rollouts: the OpenAI-compatible (vLLM) completion engine, its retries, and weight sync
 export { OpenAICompatibleEngine, type OpenAICompatibleEngineOptions } from './engines/openai_compatible';
 export { checkCompletionResponse, type CheckedChoice, type CheckedResponse, type ResponseExpectation } from './engines/completion_response';

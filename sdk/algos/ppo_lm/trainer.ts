@@ -21,7 +21,7 @@ import { Tensor } from '../../core/tensor';
 import type { CompletionEngine } from '../../interfaces/completion_engine';
 import type { NamedRewardFunction, PromptRow } from '../../interfaces/reward_function';
 import { LocalCompletionEngine } from '../../lm/local_engine';
-import { frozenReference } from '../../lm/reference';
+import { frozenReference, trunkWeights } from '../../lm/reference';
 import { collectLmRollout, type LmRollout } from '../../lm/rollout';
 import type { WeightSync } from '../../engines/weight_sync';
 import { GPT } from '../../nn/gpt';
@@ -361,7 +361,7 @@ function stepSeed(seed: number, update: number): number {
 /** TRL initialises a separate value model from a trained model: here the policy's trunk and a fresh head. */
 function copyWithFreshValueHead(policy: GPT): GPT {
   const critic = new GPT(policy.config, { valueHead: true, init: false, core: policy.core });
-  const trunk = Object.fromEntries(Object.entries(policy.stateDict()).filter(([name]) => !name.startsWith('v_head.')));
+  const trunk = trunkWeights(policy);
   const head = Object.fromEntries(Object.entries(critic.stateDict()).filter(([name]) => name.startsWith('v_head.')));
   noGrad(() => critic.loadStateDict({ ...trunk, ...head }), policy.core);
   critic.resetValueHead();

@@ -21,6 +21,7 @@ import { noGrad } from '../../core/grad_mode';
 import { Module, Parameter } from '../../core/module';
 import { normal_ } from '../../core/random';
 import { Tensor } from '../../core/tensor';
+import { trunkWeights } from '../../lm/reference';
 import { GPT, type GPTConfig } from '../../nn/gpt';
 
 /** transformers' `score`: nn.Linear(n_embd, num_labels = 1, bias=False). */
@@ -60,8 +61,7 @@ export class GPTRewardModel extends GPT {
   /** A reward model whose backbone is a copy of `policy`'s transformer, with a fresh score head. */
   static fromPolicy(policy: GPT, padTokenId: number): GPTRewardModel {
     const model = new GPTRewardModel(policy.config, { padTokenId, init: false, core: policy.core });
-    const backbone = Object.fromEntries(Object.entries(policy.stateDict()).filter(([name]) => name.startsWith('transformer.')));
-    noGrad(() => model.loadStateDict({ ...backbone, 'score.weight': new Float32Array(policy.config.nEmbd) }), policy.core);
+    noGrad(() => model.loadStateDict({ ...trunkWeights(policy), 'score.weight': new Float32Array(policy.config.nEmbd) }), policy.core);
     normal_(model.score.weight, 0, 0.02);
     return model;
   }
