@@ -40,8 +40,9 @@
 //
 // Timing: each library is warmed up, then sampled in rounds (one sample of each per round, a
 // sample lasting about sampleMs, at least one update), so that all see the same load on a
-// shared machine; the figures are medians over the rounds. The small cases take 11 rounds (5
-// with --quick) after 300 ms of warmup (100); the large ones, about 1-2.5 s per update, take 3
+// shared machine; the figures are medians over the rounds. The small cases take 31 rounds (9
+// with --quick; with 11 the ratio to PyTorch moved between 1.9x and 4x from run to run on a
+// shared 2-core VM) after 300 ms of warmup (100); the large ones, about 1-2.5 s per update, take 3
 // rounds of one update (1 with --quick) after one warmup update (none with --quick) besides the
 // first update that the check below uses; --quick times the large cases against PyTorch only
 // (tfjs takes 2-3 s per large update). ratio = peer seconds / NovaRL seconds (wall clock);
@@ -200,7 +201,7 @@ async function benchConfig(c: PpoConfig, options: BenchOptions, core: Core): Pro
  */
 async function benchCase(c: PpoCase, options: BenchOptions, initialWeights: StateDict, batch: PpoBatch, novarl: { first: FirstUpdate; update: () => unknown }): Promise<BenchRow[]> {
   // large updates: sampleMs 0 (one update per sample), few rounds, one warmup update or none
-  const timing: Required<TimingOptions> = c.large ? { warmupMs: 0, sampleMs: 0, samples: options.quick ? 1 : 3 } : timingFor(options);
+  const timing: Required<TimingOptions> = c.large ? { warmupMs: 0, sampleMs: 0, samples: options.quick ? 1 : 3 } : { ...timingFor(options), samples: options.quick ? 9 : 31 };
   const minWarmupCalls = c.large ? (options.quick ? 0 : 1) : 3;
   // The peers start from the initial weights too, and their first update is checked against
   // NovaRL's; in the -kl cases it takes the rows in order, as NovaRL's did.

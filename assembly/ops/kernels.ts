@@ -59,6 +59,12 @@ export function expShiftedSum(x: usize, out: usize, n: i32, m: f32): f32 {
   let j = 0;
   if (ASC_FEATURE_SIMD) {
     const mv = f32x4.splat(m);
+    for (; j + 8 <= n; j += 8) { // two vectors a step: their dependency chains overlap
+      const o = <usize>j << 2;
+      const lo = detExpX4(f32x4.sub(v128.load(x + o), mv)), hi = detExpX4(f32x4.sub(v128.load(x + o, 16), mv));
+      v128.store(out + o, lo);
+      v128.store(out + o, hi, 16);
+    }
     for (; j + 4 <= n; j += 4) {
       const o = <usize>j << 2;
       v128.store(out + o, detExpX4(f32x4.sub(v128.load(x + o), mv)));

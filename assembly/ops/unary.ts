@@ -15,6 +15,7 @@ import {
   detExp, detExpX4, detLog, detLogX4, detTanh, detTanhX4, detSigmoid, detSigmoidX4,
   detGelu, detGeluX4, detGeluSlope, detGeluSlopeX4,
 } from '../math/det';
+import { splatAt, ONE_AT } from '../math/splat';
 
 // ---- shared plumbing -----------------------------------------------------------------------
 
@@ -69,6 +70,11 @@ export function opExp(a: i32): i32 {
   const n = sizeOf(a), x = dataOf(a), y = dataOf(out);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= n; i += 8) { // two vectors a step: their dependency chains overlap
+      const lo = detExpX4(v128.load(at(x, i))), hi = detExpX4(v128.load(at(x, i + 4)));
+      v128.store(at(y, i), lo);
+      v128.store(at(y, i + 4), hi);
+    }
     for (; i + 4 <= n; i += 4) v128.store(at(y, i), detExpX4(v128.load(at(x, i))));
   }
   for (; i < n; i++) store<f32>(at(y, i), detExp(load<f32>(at(x, i))));
@@ -100,6 +106,11 @@ export function opLog(a: i32): i32 {
   const n = sizeOf(a), x = dataOf(a), y = dataOf(out);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= n; i += 8) { // two vectors a step: their dependency chains overlap
+      const lo = detLogX4(v128.load(at(x, i))), hi = detLogX4(v128.load(at(x, i + 4)));
+      v128.store(at(y, i), lo);
+      v128.store(at(y, i + 4), hi);
+    }
     for (; i + 4 <= n; i += 4) v128.store(at(y, i), detLogX4(v128.load(at(x, i))));
   }
   for (; i < n; i++) store<f32>(at(y, i), detLog(load<f32>(at(x, i))));
@@ -131,6 +142,11 @@ export function opTanh(a: i32): i32 {
   const n = sizeOf(a), x = dataOf(a), y = dataOf(out);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= n; i += 8) { // two vectors a step: their dependency chains overlap
+      const lo = detTanhX4(v128.load(at(x, i))), hi = detTanhX4(v128.load(at(x, i + 4)));
+      v128.store(at(y, i), lo);
+      v128.store(at(y, i + 4), hi);
+    }
     for (; i + 4 <= n; i += 4) v128.store(at(y, i), detTanhX4(v128.load(at(x, i))));
   }
   for (; i < n; i++) store<f32>(at(y, i), detTanh(load<f32>(at(x, i))));
@@ -145,7 +161,7 @@ function tanhBackward(r: usize): void {
   const n = sizeOf(recA(r)), y = dataOf(recOut(r)), g = gradPtrOf(recOut(r));
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const one = f32x4.splat(1);
+    const one = splatAt(ONE_AT);
     for (; i + 4 <= n; i += 4) {
       const yv = v128.load(at(y, i));
       const d = f32x4.mul(v128.load(at(g, i)), f32x4.sub(one, f32x4.mul(yv, yv)));
@@ -205,6 +221,11 @@ export function opGelu(a: i32): i32 {
   const n = sizeOf(a), x = dataOf(a), y = dataOf(out);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= n; i += 8) { // two vectors a step: their dependency chains overlap
+      const lo = detGeluX4(v128.load(at(x, i))), hi = detGeluX4(v128.load(at(x, i + 4)));
+      v128.store(at(y, i), lo);
+      v128.store(at(y, i + 4), hi);
+    }
     for (; i + 4 <= n; i += 4) v128.store(at(y, i), detGeluX4(v128.load(at(x, i))));
   }
   for (; i < n; i++) store<f32>(at(y, i), detGelu(load<f32>(at(x, i))));
@@ -238,6 +259,11 @@ export function opSigmoid(a: i32): i32 {
   const n = sizeOf(a), x = dataOf(a), y = dataOf(out);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
+    for (; i + 8 <= n; i += 8) { // two vectors a step: their dependency chains overlap
+      const lo = detSigmoidX4(v128.load(at(x, i))), hi = detSigmoidX4(v128.load(at(x, i + 4)));
+      v128.store(at(y, i), lo);
+      v128.store(at(y, i + 4), hi);
+    }
     for (; i + 4 <= n; i += 4) v128.store(at(y, i), detSigmoidX4(v128.load(at(x, i))));
   }
   for (; i < n; i++) store<f32>(at(y, i), detSigmoid(load<f32>(at(x, i))));
@@ -252,7 +278,7 @@ function sigmoidBackward(r: usize): void {
   const n = sizeOf(recA(r)), y = dataOf(recOut(r)), g = gradPtrOf(recOut(r));
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const one = f32x4.splat(1);
+    const one = splatAt(ONE_AT);
     for (; i + 4 <= n; i += 4) {
       const yv = v128.load(at(y, i));
       const d = f32x4.mul(v128.load(at(g, i)), f32x4.mul(yv, f32x4.sub(one, yv)));
@@ -444,6 +470,8 @@ const POW_ODD: i32 = 9; // sign(x) exp(p log|x|)
 const POW_FRACTION: i32 = 10; // exp(p log x), NaN for x < 0
 const SIGN_BIT: i32 = 0x80000000;
 const NAN_BITS: i32 = 0x7fc00000;
+const SIGN_BIT_AT = memory.data<i32>([SIGN_BIT]);
+const NAN_BITS_AT = memory.data<i32>([NAN_BITS]);
 
 function powMode(p: f32): i32 {
   if (p == 0) return POW_ZERO;
@@ -477,7 +505,7 @@ function powMode(p: f32): i32 {
 
 /** powOf on four lanes. */
 @inline function powOfX4(x: v128, p: f32, mode: i32): v128 {
-  const one = f32x4.splat(1);
+  const one = splatAt(ONE_AT);
   if (mode == POW_ZERO) return one;
   if (mode == POW_ONE) return x;
   if (mode == POW_TWO) return f32x4.mul(x, x);
@@ -487,8 +515,8 @@ function powMode(p: f32): i32 {
   if (mode == POW_MINUS_TWO) return f32x4.div(one, f32x4.mul(x, x));
   if (mode == POW_MINUS_HALF) return f32x4.div(one, f32x4.sqrt(x));
   const y = detExpX4(f32x4.mul(f32x4.splat(p), detLogX4(f32x4.abs(x))));
-  if (mode == POW_ODD) return v128.or(y, v128.and(x, i32x4.splat(SIGN_BIT)));
-  if (mode == POW_FRACTION) return v128.bitselect(i32x4.splat(NAN_BITS), y, f32x4.lt(x, f32x4.splat(0)));
+  if (mode == POW_ODD) return v128.or(y, v128.and(x, splatAt(SIGN_BIT_AT)));
+  if (mode == POW_FRACTION) return v128.bitselect(splatAt(NAN_BITS_AT), y, f32x4.lt(x, f32x4.splat(0)));
   return y;
 }
 

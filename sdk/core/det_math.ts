@@ -61,7 +61,9 @@ const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-
 
 /** exp(x) in f32: assembly/math/det.ts detExp, bit for bit. */
 export function detExpF32(x: number): number {
-  const xc = Math.min(Math.max(fr(x), EXP_LO), EXP_HI);
+  const xf = fr(x);
+  const xl = xf < EXP_LO ? EXP_LO : xf;
+  const xc = xl > EXP_HI ? EXP_HI : xl; // a NaN fails both comparisons and stays NaN
   const t = fr(fr(xc * LOG2E) + ROUND_MAGIC);
   const n = fr(t - ROUND_MAGIC);
   const r = fr(fr(xc - fr(n * LN2_HI)) - fr(n * LN2_LO));
