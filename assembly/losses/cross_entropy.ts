@@ -17,7 +17,7 @@ import { dataOf, gradPtrOf, newScratch, gradFor, sizeOf, ERR_OUT_OF_MEMORY } fro
 import { scratchAlloc } from '../memory';
 import { tracks, record, recOut, recA, recInt, recF0, recPtr, setRecInt, setRecF0, setRecPtr } from '../autodiff/tape';
 import { maxRow, expShiftedSum, sumCanonical, lastDim, newScratchDropLast } from '../ops/kernels';
-import { detExp, detLog } from '../math/det';
+import { detExp, detExpX4, detLog } from '../math/det';
 
 
 /**
@@ -36,9 +36,31 @@ function rowStats(logits: i32, targets: i32, rows: i32, v: i32, saved: usize, tm
   }
 }
 
-/** dx[row, :] += scale * (p - onehot(target)) for one row, p = exp((x - m) - log_z). */
+/**
+ * dx[row, :] += scale * (p - onehot(target)) for one row, p = exp((x - m) - log_z). The SIMD
+ * build takes eight columns a step (math/det.ts detExpX4: the scalar detExp's bits) and then
+ * redoes the target's column as the scalar loop does it, from its value before the row.
+ */
 function addSoftmaxMinusOneHot(x: usize, dx: usize, v: i32, m: f32, logZ: f32, target: i32, scale: f32): void {
-  for (let j = 0; j < v; j++) {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const hasTarget = target >= 0 && target < v;
+    const targetAt = dx + (<usize>(hasTarget ? target : <i32>0) << 2);
+    const before = load<f32>(targetAt);
+    const mv = f32x4.splat(m), zv = f32x4.splat(logZ), sv = f32x4.splat(scale);
+    for (; j + 8 <= v; j += 8) { // two vectors a step: their dependency chains overlap
+      const o = <usize>j << 2;
+      const lo = detExpX4(f32x4.sub(f32x4.sub(v128.load(x + o), mv), zv));
+      const hi = detExpX4(f32x4.sub(f32x4.sub(v128.load(x + o, 16), mv), zv));
+      v128.store(dx + o, f32x4.add(v128.load(dx + o), f32x4.mul(sv, lo)));
+      v128.store(dx + o, f32x4.add(v128.load(dx + o, 16), f32x4.mul(sv, hi)), 16);
+    }
+    if (hasTarget && target < j) {
+      const p = detExp((load<f32>(x + (<usize>target << 2)) - m) - logZ);
+      store<f32>(targetAt, before + scale * (p - 1));
+    }
+  }
+  for (; j < v; j++) {
     const o = <usize>j << 2;
     const p = detExp((load<f32>(x + o) - m) - logZ);
     const d = j == target ? p - 1 : p;
