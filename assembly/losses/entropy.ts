@@ -33,13 +33,22 @@ export function opEntropy(logits: i32): i32 {
     const lse = detLog(expShiftedSum(x, tmp, classes, m));
     let j = 0;
     if (ASC_FEATURE_SIMD) {
-      const mv = f32x4.splat(m), lsev = f32x4.splat(lse), zero = f32x4.splat(0);
+      const mv = f32x4.splat(m), lsev = f32x4.splat(lse);
+      for (; j + 8 <= classes; j += 8) { // two vectors a step: their dependency chains overlap
+        const o = <usize>j << 2;
+        const lp0 = f32x4.sub(f32x4.sub(v128.load(x + o), mv), lsev);
+        const lp1 = f32x4.sub(f32x4.sub(v128.load(x + o, 16), mv), lsev);
+        const t0 = pLogPX4(lp0), t1 = pLogPX4(lp1);
+        v128.store(logp + o, lp0);
+        v128.store(logp + o, lp1, 16);
+        v128.store(tmp + o, t0);
+        v128.store(tmp + o, t1, 16);
+      }
       for (; j + 4 <= classes; j += 4) {
         const o = <usize>j << 2;
         const lp = f32x4.sub(f32x4.sub(v128.load(x + o), mv), lsev);
-        const p = detExpX4(lp);
         v128.store(logp + o, lp);
-        v128.store(tmp + o, v128.bitselect(zero, f32x4.mul(p, lp), f32x4.eq(p, zero)));
+        v128.store(tmp + o, pLogPX4(lp));
       }
     }
     for (; j < classes; j++) {
@@ -73,14 +82,17 @@ function entropyBackward(r: usize): void {
     const dh = load<f32>(gh + (<usize>row << 2));
     let j = 0;
     if (ASC_FEATURE_SIMD) {
-      const hv = f32x4.splat(h), dhv = f32x4.splat(dh), zero = f32x4.splat(0);
+      const hv = f32x4.splat(h), dhv = f32x4.splat(dh);
+      for (; j + 8 <= classes; j += 8) { // two vectors a step: their dependency chains overlap
+        const o = <usize>(row * classes + j) << 2;
+        const g0 = entropyGradX4(v128.load(logpAll + o), v128.load(gx + o), hv, dhv);
+        const g1 = entropyGradX4(v128.load(logpAll + o, 16), v128.load(gx + o, 16), hv, dhv);
+        v128.store(gx + o, g0);
+        v128.store(gx + o, g1, 16);
+      }
       for (; j + 4 <= classes; j += 4) {
         const o = <usize>(row * classes + j) << 2;
-        const lp = v128.load(logpAll + o);
-        const p = detExpX4(lp);
-        const acc = v128.load(gx + o);
-        const updated = f32x4.add(acc, f32x4.mul(dhv, f32x4.mul(f32x4.neg(p), f32x4.add(lp, hv))));
-        v128.store(gx + o, v128.bitselect(updated, acc, f32x4.ne(p, zero)));
+        v128.store(gx + o, entropyGradX4(v128.load(logpAll + o), v128.load(gx + o), hv, dhv));
       }
     }
     for (; j < classes; j++) {
@@ -90,4 +102,17 @@ function entropyBackward(r: usize): void {
       if (p != 0) store<f32>(gx + o, load<f32>(gx + o) + dh * (-p * (lp + h)));
     }
   }
+}
+
+/** p logp on four lanes, p = exp(logp), 0 where p underflows to 0 (as the scalar `p == 0 ? 0 : p * lp`). */
+@inline function pLogPX4(lp: v128): v128 {
+  const p = detExpX4(lp), zero = f32x4.splat(0);
+  return v128.bitselect(zero, f32x4.mul(p, lp), f32x4.eq(p, zero));
+}
+
+/** acc + dH * -p (logp + H) on four lanes, acc unchanged where p underflows to 0 (as the scalar `if`). */
+@inline function entropyGradX4(lp: v128, acc: v128, hv: v128, dhv: v128): v128 {
+  const p = detExpX4(lp);
+  const updated = f32x4.add(acc, f32x4.mul(dhv, f32x4.mul(f32x4.neg(p), f32x4.add(lp, hv))));
+  return v128.bitselect(updated, acc, f32x4.ne(p, f32x4.splat(0)));
 }

@@ -87,6 +87,13 @@ function logSoftmaxBackward(r: usize): void {
     let j = 0;
     if (ASC_FEATURE_SIMD) {
       const tv = f32x4.splat(total);
+      for (; j + 8 <= c; j += 8) { // two vectors a step: their dependency chains overlap
+        const o = <usize>j << 2;
+        const d0 = f32x4.sub(v128.load(dy + o), f32x4.mul(detExpX4(v128.load(y + o)), tv));
+        const d1 = f32x4.sub(v128.load(dy + o, 16), f32x4.mul(detExpX4(v128.load(y + o, 16)), tv));
+        v128.store(dx + o, f32x4.add(v128.load(dx + o), d0));
+        v128.store(dx + o, f32x4.add(v128.load(dx + o, 16), d1), 16);
+      }
       for (; j + 4 <= c; j += 4) {
         const o = <usize>j << 2;
         const d = f32x4.sub(v128.load(dy + o), f32x4.mul(detExpX4(v128.load(y + o)), tv));
