@@ -68,7 +68,9 @@ describe('round trip', () => {
         const ids = tok.encode(text, { allowedSpecial: 'all' });
         expect(ids).toEqual(expected);
         expect(tok.decode(ids)).toBe(wellFormed(text));
-        expect(tok.decode(ids, { skipSpecialTokens: true })).toBe(wellFormed(parts.map(([t]) => t).join('') + tail));
+        // each piece is encoded on its own, so a lone surrogate at its end stays a U+FFFD even
+        // when the next piece (once the special token is dropped) starts with its other half
+        expect(tok.decode(ids, { skipSpecialTokens: true })).toBe(parts.map(([t]) => wellFormed(t)).join('') + wellFormed(tail));
         expect(tok.encode(text).some((id) => tok.isSpecialId(id))).toBe(false);
       }),
       { numRuns: RUNS },
