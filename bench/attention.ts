@@ -10,32 +10,33 @@
 // "GFLOP/s" counts the four (T, S, D) products of the full score matrix, 2 T S D each, forward
 // (q k^T, p v) and twice that backward (dv, dp, dq, dk): 12 B H T S D = 201 MFLOP per call,
 // though the causal half is masked. ratio = peer seconds / NovaRL seconds; notes give ms per
-// call and CPU-time figures, steadier on a shared machine. The two NovaRL lanes are sampled in
-// rounds (one sample of each per round); the PyTorch child runs after them, timing itself with
-// the same warmup and sample settings, so under load its CPU-time ratio is the figure to read.
+// call and CPU-time figures. All three are sampled in rounds, one sample of each per round (the
+// PyTorch child stays up and times each sample itself: bench/peers/serving_peer.ts), so that a
+// change of the shared machine's speed hits them alike; the figures are medians over the rounds.
 
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Tensor, causalSelfAttention, causalSelfAttentionReference, init, type Core } from '../sdk/index';
 import { gflops, randomMatrix, round, timingFor, type BenchOptions, type BenchRow, type TimingOptions } from './util';
+import { ServingPeer, type WallAndCpu } from './peers/serving_peer';
 
 const B = 8, H = 4, T = 128, D = 32;
 const SHAPE = [B, H, T, D];
 const SIZE = `B${B}-H${H}-T${T}-D${D}-fwd+bwd`;
 const FLOPS = 12 * B * H * T * T * D;
-const PYTHON = '/usr/bin/python3';
 const PEER_SCRIPT = fileURLToPath(new URL('./peers/attention.py', import.meta.url));
-
-interface WallAndCpu {
-  wall: number;
-  cpu: number;
-}
 
 interface Lane {
   name: string;
-  step: () => void;
   calls: number;
+  sample: (calls: number) => Promise<WallAndCpu>;
   samples: WallAndCpu[];
+}
+
+/** attention.py's reply to the spec: the first call's results (the check) and its warmup's speed. */
+interface PeerReady {
+  loss: number;
+  grad_sums: number[];
+  warmup_s_per_call: number;
 }
 
 export async function benchAttention(options: BenchOptions): Promise<BenchRow[]> {
@@ -59,24 +60,29 @@ export async function benchAttention(options: BenchOptions): Promise<BenchRow[]>
   const fusedCheck = call(causalSelfAttention, true)!;
   checkSameWork('novarl-composed', fusedCheck, call(causalSelfAttentionReference, true)!);
 
-  const lanes: Lane[] = [
-    { name: 'novarl', step: () => void call(causalSelfAttention, false), calls: 0, samples: [] },
-    { name: 'novarl-composed', step: () => void call(causalSelfAttentionReference, false), calls: 0, samples: [] },
-  ];
-  for (const lane of lanes) lane.calls = warmUp(lane.step, timing);
-  // samples in rounds, one of each lane per round, so both see the same load
-  for (let s = 0; s < timing.samples; s++) {
-    for (const lane of lanes) lane.samples.push(sample(lane.step, lane.calls));
+  const local = (name: string, fn: typeof causalSelfAttention): Lane => {
+    const step = () => void call(fn, false);
+    return { name, calls: warmUp(step, timing), sample: async (calls) => sample(step, calls), samples: [] };
+  };
+  const lanes: Lane[] = [local('novarl', causalSelfAttention), local('novarl-composed', causalSelfAttentionReference)];
+  const spec = { b: B, h: H, t: T, d: D, q: Array.from(data.q), k: Array.from(data.k), v: Array.from(data.v), w: Array.from(data.w), warmup_ms: timing.warmupMs };
+  const torch = await ServingPeer.start<PeerReady>('attention', PEER_SCRIPT, spec);
+  try {
+    if (torch) {
+      checkSameWork('pytorch-eager-1t', fusedCheck, { loss: torch.ready.loss, gradSums: torch.ready.grad_sums });
+      const calls = Math.max(1, Math.ceil(timing.sampleMs / 1000 / torch.ready.warmup_s_per_call));
+      lanes.push({ name: 'pytorch-eager-1t', calls, sample: (n) => torch.sample(n), samples: [] });
+    }
+    // samples in rounds, one of each lane per round, so all see the same load
+    for (let s = 0; s < timing.samples; s++) {
+      for (const lane of lanes) lane.samples.push(await lane.sample(lane.calls));
+    }
+  } finally {
+    torch?.close();
+    for (const x of [q, k, v, w]) x.free();
   }
-  for (const x of [q, k, v, w]) x.free();
   const novarl = medianOf(lanes[0]!.samples);
-  const rows: BenchRow[] = [row('novarl-composed', novarl, medianOf(lanes[1]!.samples))];
-  const torch = runPytorch(data, timing);
-  if (torch) {
-    checkSameWork('pytorch-eager-1t', fusedCheck, torch.check);
-    rows.push(row('pytorch-eager-1t', novarl, torch.time));
-  }
-  return rows;
+  return lanes.slice(1).map((lane) => row(lane.name, novarl, medianOf(lane.samples)));
 }
 
 function row(peer: string, novarl: WallAndCpu, other: WallAndCpu): BenchRow {
@@ -134,24 +140,4 @@ function sample(step: () => void, calls: number): WallAndCpu {
 function medianOf(samples: WallAndCpu[]): WallAndCpu {
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)) };
-}
-
-/** Runs bench/peers/attention.py once on the same data; null (with a printed line) without torch. */
-function runPytorch(data: Record<'q' | 'k' | 'v' | 'w', Float32Array>, timing: Required<TimingOptions>): { time: WallAndCpu; check: WorkCheck } | null {
-  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { env, encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    const why = probe.error?.message ?? probe.stderr.trim().split('\n').pop();
-    console.error(`attention: skipping the PyTorch peer: \`${PYTHON} -c 'import torch'\` failed (${why})`);
-    return null;
-  }
-  const spec = {
-    b: B, h: H, t: T, d: D,
-    q: Array.from(data.q), k: Array.from(data.k), v: Array.from(data.v), w: Array.from(data.w),
-    warmup_ms: timing.warmupMs, sample_ms: timing.sampleMs, samples: timing.samples,
-  };
-  const run = spawnSync(PYTHON, [PEER_SCRIPT], { env, input: JSON.stringify(spec) + '\n', encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (run.error || run.status !== 0) throw new Error(`attention: ${PEER_SCRIPT} failed (status ${run.status}): ${run.error?.message ?? run.stderr}`);
-  const reply = JSON.parse(run.stdout.trim().split('\n').pop()!) as { wall_s: number; cpu_s: number; loss: number; grad_sums: number[] };
-  return { time: { wall: reply.wall_s, cpu: reply.cpu_s }, check: { loss: reply.loss, gradSums: reply.grad_sums } };
 }

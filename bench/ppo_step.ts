@@ -59,7 +59,6 @@
 // update takes the rows in order in all three (the same minibatches), so they agree to
 // rounding; the timed updates shuffle.
 
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -79,6 +78,7 @@ import {
 } from '../sdk/index';
 import { gflops, round, timingFor, type BenchOptions, type BenchRow, type TimingOptions } from './util';
 import { initTfjsWasm } from './tfjs_wasm';
+import { ServingPeer, type WallAndCpu } from './peers/serving_peer';
 
 // V8's gc(), which node exposes only with --expose-gc; the flag can still be set at run time
 v8.setFlagsFromString('--expose-gc');
@@ -220,13 +220,13 @@ async function benchCase(c: PpoCase, options: BenchOptions, initialWeights: Stat
   // --quick leaves tfjs out of the large cases (its slowest, a few seconds per update)
   const tfjs = c.large && options.quick ? undefined : tfjsPpoUpdate(c, initialWeights, batch);
   const tfjsFirst = tfjs?.update(!inOrder);
-  const torch = await PytorchPeer.start(c, initialWeights, batch, timing.warmupMs, minWarmupCalls, inOrder);
+  const torch = await startPytorchPeer(c, initialWeights, batch, timing.warmupMs, minWarmupCalls, inOrder);
 
   // Warm each up, then take the samples in rounds, one sample of each library per round, so
   // that all of them see the same load when the machine is shared.
   const lanes: Lane[] = [syncLane('novarl', novarl.update, timing, minWarmupCalls)];
   if (tfjs) lanes.push(syncLane('tfjs-wasm', () => tfjs.update(true), timing, minWarmupCalls));
-  if (torch) lanes.push({ name: 'pytorch-eager-1t', calls: callsFor(torch.secondsPerUpdate, timing), sample: (n) => torch.sample(n) });
+  if (torch) lanes.push({ name: 'pytorch-eager-1t', calls: callsFor(torch.secondsPerUpdate, timing), sample: (n) => torch.peer.sample(n) });
   const samples = new Map<string, WallAndCpu[]>(lanes.map((l) => [l.name, []]));
   try {
     for (let round = 0; round < timing.samples; round++) {
@@ -236,7 +236,7 @@ async function benchCase(c: PpoCase, options: BenchOptions, initialWeights: Stat
       }
     }
   } finally {
-    torch?.close();
+    torch?.peer.close();
     tfjs?.dispose();
   }
   const medians = new Map([...samples].map(([name, xs]) => [name, medianOf(xs)]));
@@ -320,18 +320,13 @@ function novarlKlPpoUpdate(c: PpoCase, weights: StateDict, rollout: PpoBatch, co
 // ---- timing --------------------------------------------------------------------------------
 
 /**
- * Seconds per update by the wall clock and by CPU time (user + system of the whole process).
- * On a machine shared with other processes the wall clock also counts the time spent waiting
- * for a core, CPU time does not, so cpu_ratio is the steadier comparison when it is loaded.
- * CPU time counts every thread of the process, so V8's background compilation and GC helper
- * threads count against the library measured.
+ * A library being timed: `calls` updates per sample, each sample seconds per update by the wall
+ * clock and by CPU time (user + system of the whole process). On a machine shared with other
+ * processes the wall clock also counts the time spent waiting for a core, CPU time does not, so
+ * cpu_ratio is the steadier comparison when it is loaded. CPU time counts every thread of the
+ * process, so V8's background compilation and GC helper threads count against the library
+ * measured.
  */
-interface WallAndCpu {
-  wall: number;
-  cpu: number;
-}
-
-/** A library being timed: `calls` updates per sample. */
 interface Lane {
   name: string;
   calls: number;
@@ -556,89 +551,32 @@ function shapeOf(name: string, hidden: number): number[] {
 
 // ---- PyTorch -------------------------------------------------------------------------------
 
-const PYTHON = '/usr/bin/python3';
 const PEER_SCRIPT = fileURLToPath(new URL('./peers/ppo_step.py', import.meta.url));
 
+/** ppo_step.py's reply to the spec (its docstring): the first update's figures, the check. */
+interface PeerReady {
+  first_update_value_loss: number;
+  first_update_kl_term: number;
+  warmup_s_per_update: number;
+}
+
 /**
- * bench/peers/ppo_step.py --serve as a child process: it receives the weights and the rollout,
- * runs one update (its value loss and KL term are the check), warms up, then times samples on request
- * (protocol in the script). start() gives null, with a printed reason, when PyTorch is not
- * importable by /usr/bin/python3.
+ * bench/peers/ppo_step.py --serve as a child process (bench/peers/serving_peer.ts): it receives
+ * the weights and the rollout, runs one update (its value loss and KL term are the check), warms
+ * up, then times samples on request. Null, with a printed reason, when PyTorch is not importable
+ * by /usr/bin/python3.
  */
-class PytorchPeer {
-  /** The child's first update (from the initial weights): mean value loss and mean KL term. */
-  first: FirstUpdate = { valueLoss: NaN, klTerm: NaN };
-  /** Seconds per update during the warmup. */
-  secondsPerUpdate = NaN;
-  private buffered = '';
-  private pending?: { resolve: (line: string) => void; reject: (error: Error) => void };
-  private stderr = '';
-  private exited = false;
-
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      const newline = this.buffered.indexOf('\n');
-      if (newline < 0) return;
-      const line = this.buffered.slice(0, newline);
-      this.buffered = this.buffered.slice(newline + 1);
-      const pending = this.pending;
-      this.pending = undefined;
-      pending?.resolve(line);
-    });
-    child.stderr.on('data', (chunk: string) => (this.stderr += chunk));
-    child.on('close', () => {
-      this.exited = true;
-      this.pending?.reject(this.failure());
-    });
-  }
-
-  static async start(c: PpoCase, weights: StateDict, batch: PpoBatch, warmupMs: number, minWarmupCalls: number, firstInOrder: boolean): Promise<PytorchPeer | null> {
-    const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-    const probe = spawnSync(PYTHON, ['-c', 'import torch'], { env, encoding: 'utf8' });
-    if (probe.error || probe.status !== 0) {
-      const why = probe.error?.message ?? probe.stderr.trim().split('\n').pop();
-      console.error(`ppo_step: skipping the PyTorch peer: \`${PYTHON} -c 'import torch'\` failed (${why})`);
-      return null;
-    }
-    const peer = new PytorchPeer(spawn(PYTHON, [PEER_SCRIPT, '--serve'], { env }));
-    const spec = {
-      config: { ...CONFIG, klCoef: c.klCoef, rows: rowsOf(c), minibatchSize: minibatchOf(c), observationSize: OBS, actionCount: ACTIONS, hidden: c.hidden },
-      weights: Object.fromEntries(Object.entries(weights).map(([k, w]) => [k, Array.from(w)])),
-      batch: Object.fromEntries(Object.entries(batch).map(([k, a]) => [k, Array.from(a as Float32Array)])),
-      warmupMs,
-      minWarmupCalls,
-      firstInOrder,
-    };
-    const ready = JSON.parse(await peer.request(JSON.stringify(spec))) as { first_update_value_loss: number; first_update_kl_term: number; warmup_s_per_update: number };
-    peer.first = { valueLoss: ready.first_update_value_loss, klTerm: ready.first_update_kl_term };
-    peer.secondsPerUpdate = ready.warmup_s_per_update;
-    return peer;
-  }
-
-  /** Seconds per update over `updates` updates, timed inside the child. */
-  async sample(updates: number): Promise<WallAndCpu> {
-    const reply = JSON.parse(await this.request(String(updates))) as { wall_s: number; cpu_s: number };
-    return { wall: reply.wall_s, cpu: reply.cpu_s };
-  }
-
-  /** Asks the child to exit. */
-  close(): void {
-    if (!this.exited) this.child.stdin.end('0\n');
-  }
-
-  /** Sends one line; resolves with the next line the child prints (one request at a time). */
-  private request(line: string): Promise<string> {
-    if (this.exited) return Promise.reject(this.failure());
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.child.stdin.write(line + '\n');
-    });
-  }
-
-  private failure(): Error {
-    return new Error(`ppo_step: ${PEER_SCRIPT} exited (status ${this.child.exitCode}):\n${this.stderr}`);
-  }
+async function startPytorchPeer(c: PpoCase, weights: StateDict, batch: PpoBatch, warmupMs: number, minWarmupCalls: number, firstInOrder: boolean) {
+  const spec = {
+    config: { ...CONFIG, klCoef: c.klCoef, rows: rowsOf(c), minibatchSize: minibatchOf(c), observationSize: OBS, actionCount: ACTIONS, hidden: c.hidden },
+    weights: Object.fromEntries(Object.entries(weights).map(([k, w]) => [k, Array.from(w)])),
+    batch: Object.fromEntries(Object.entries(batch).map(([k, a]) => [k, Array.from(a as Float32Array)])),
+    warmupMs,
+    minWarmupCalls,
+    firstInOrder,
+  };
+  const peer = await ServingPeer.start<PeerReady>('ppo_step', PEER_SCRIPT, spec);
+  if (!peer) return null;
+  const first: FirstUpdate = { valueLoss: peer.ready.first_update_value_loss, klTerm: peer.ready.first_update_kl_term };
+  return { peer, first, secondsPerUpdate: peer.ready.warmup_s_per_update };
 }

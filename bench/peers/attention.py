@@ -6,16 +6,16 @@ The attention is the naive composition (torch 1.13 has no fused scaled_dot_produ
 scores = q k^T / sqrt(D), masked_fill of the future with -inf, softmax, @ v; the loss is
 sum(out * w) and backward gives dq, dk, dv, as the NovaRL lanes do.
 
-Usage: bench/attention.ts writes one JSON object to stdin: {"b", "h", "t", "d", "q", "k", "v",
-"w" (flat lists), "warmup_ms", "sample_ms", "samples"}; the script prints one JSON line with the
-median wall and CPU seconds per forward + backward and, as a check that the work is the same,
-the loss and the sums of the three gradients from the first call.
-Run it with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 (bench/attention.ts sets both).
+Usage: bench/attention.ts starts `attention.py --serve` (bench/peers/serving_peer.ts) and
+writes one JSON object: {"b", "h", "t", "d", "q", "k", "v", "w" (flat lists), "warmup_ms"}; the
+script answers with the loss and the sums of the three gradients from the first call (the check
+that the work is the same) and its warmup's seconds per call, then times n calls for each n it
+reads ({"wall_s", "cpu_s"} per call), until 0. Run it with OMP_NUM_THREADS=1
+OPENBLAS_NUM_THREADS=1 (bench/attention.ts sets both).
 """
 
 import json
 import math
-import statistics
 import sys
 import time
 
@@ -30,7 +30,11 @@ def attention(q, k, v, causal, scale):
     return scores.softmax(dim=-1) @ v
 
 
-def main():
+def reply(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def serve():
     spec = json.loads(sys.stdin.readline())
     b, h, t, d = spec["b"], spec["h"], spec["t"], spec["d"]
     shape = (b, h, t, d)
@@ -50,28 +54,22 @@ def main():
 
     loss = step().item()
     grad_sums = [x.grad.sum().item() for x in (q, k, v)]
-
     start = time.perf_counter()
     calls = 0
     while (time.perf_counter() - start) * 1000 < spec["warmup_ms"] or calls < 3:
         step()
         calls += 1
-    per_sample = max(1, math.ceil(spec["sample_ms"] / ((time.perf_counter() - start) * 1000 / calls)))
-    walls, cpus = [], []
-    for _ in range(spec["samples"]):
+    reply({"loss": loss, "grad_sums": grad_sums, "warmup_s_per_call": (time.perf_counter() - start) / calls,
+           "torch": torch.__version__})
+    for line in sys.stdin:
+        n = int(line)
+        if n <= 0:
+            break
         w0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(per_sample):
+        for _ in range(n):
             step()
-        walls.append((time.perf_counter() - w0) / per_sample)
-        cpus.append((time.process_time() - c0) / per_sample)
-    print(json.dumps({
-        "wall_s": statistics.median(walls),
-        "cpu_s": statistics.median(cpus),
-        "loss": loss,
-        "grad_sums": grad_sums,
-        "torch": torch.__version__,
-    }))
+        reply({"wall_s": (time.perf_counter() - w0) / n, "cpu_s": (time.process_time() - c0) / n})
 
 
 if __name__ == "__main__":
-    main()
+    serve()
