@@ -88,6 +88,7 @@ export { checkTrainerState, checkRngState, checkOptimizerCounters, type PPOTrain
 // Generation: batched sampling from a GPT with a KV cache in the core (left padding, stop tokens)
 export { generate, type GenerateOptions, type GenerateResult, type FinishReason } from './nn/generate';
 export { KVCache, type KVCacheShape } from './nn/kv_cache';
+export { CachedDecode } from './nn/cached_decode';
 export { type GPTCachedOptions } from './nn/gpt';
 
 // Deterministic f32 transcendentals on the host, bit for bit the core's (assembly/math/det.ts)

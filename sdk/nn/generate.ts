@@ -8,7 +8,8 @@
 // Prompts of different lengths are left-padded to the longest, L; the attention mask hides the
 // padding and each row's positions count only its real tokens (as transformers does), so a
 // padded row sees what it would see alone. A row that has produced a stop token is finished: it
-// keeps being fed padding (the batch advances together) and what it outputs is ignored.
+// keeps being fed padding (the batch advances together) and what it outputs is ignored. The padding,
+// positions and cache bookkeeping is ./cached_decode.ts, which the server's batched decoding shares.
 //
 // The cache holds persistent (B, H, L + maxNewTokens, D) tensors per layer; generate() frees
 // them on return and on error. It runs under noGrad and ends the core's step after every token
@@ -18,7 +19,7 @@ import { ValueError } from '../core/errors';
 import { noGrad } from '../core/grad_mode';
 import { sampleTokens, seed as seedCore } from '../core/random';
 import { GPT } from './gpt';
-import { KVCache } from './kv_cache';
+import { CachedDecode } from './cached_decode';
 
 export interface GenerateOptions {
   /** Most tokens to generate per prompt (>= 1); prompt length + maxNewTokens <= nPositions. */
@@ -72,35 +73,22 @@ export function generate(model: GPT, prompts: readonly (readonly number[])[], op
   const core = model.core;
   if (options.seed !== undefined) seedCore(options.seed, core);
 
-  // Left padding: row b's prompt sits at columns L - len_b .. L-1.
-  const sequences = prompts.map((p) => [...Array<number>(L - p.length).fill(padTokenId), ...p]);
-  const attentionMask = prompts.map((p) => [...Array<number>(L - p.length).fill(0), ...Array<number>(p.length).fill(1)]);
   const completions: number[][] = prompts.map(() => []);
   const logProbs: number[][] = prompts.map(() => []);
   const rawLogProbs: number[][] = prompts.map(() => []);
   const finishReasons: FinishReason[] = prompts.map(() => 'length');
   const done = prompts.map(() => false);
-  const nextPosition = prompts.map((p) => p.length); // the position of each row's next real token
 
-  const cache = new KVCache(model.config, B, L + maxNewTokens, core);
+  const decode = new CachedDecode(model, prompts, padTokenId, maxNewTokens);
   try {
     noGrad(() => {
-      // Prefill: positions count real tokens (1 at padding, as transformers' generate())
-      const prefillPositions = attentionMask.map((row) => {
-        let seen = 0;
-        return row.map((m) => (m === 1 ? seen++ : 1));
-      });
-      let hidden = model.hiddenCached(sequences, { cache, positionIds: prefillPositions, attentionMask });
+      let logits = decode.prefill(); // (B, V)
       for (let step = 0; step < maxNewTokens; step++) {
-        const [, T, C] = hidden.shape as [number, number, number];
-        const logits = model.logitsOf(hidden.narrow(1, T - 1, 1).reshape([B, 1, C])).reshape([B, vocabSize]); // (B, V)
         const sampled = sampleTokens(logits, { temperature, topK, topP });
         const ids = sampled.ids.view(), lp = sampled.logProbs.view(), raw = sampled.rawLogProbs.view();
+        const live = done.map((d) => !d); // a finished row is fed padding, masked out
         for (let b = 0; b < B; b++) {
-          const live = !done[b];
-          sequences[b]!.push(live ? ids[b]! : padTokenId);
-          attentionMask[b]!.push(live ? 1 : 0);
-          if (!live) continue;
+          if (!live[b]) continue;
           completions[b]!.push(ids[b]!);
           logProbs[b]!.push(lp[b]!);
           rawLogProbs[b]!.push(raw[b]!);
@@ -109,21 +97,17 @@ export function generate(model: GPT, prompts: readonly (readonly number[])[], op
             finishReasons[b] = 'stop';
           }
         }
+        decode.append(Array.from(ids), live);
         core.endStep();
         if (step === maxNewTokens - 1 || done.every(Boolean)) break;
-        // Feed every row its last column (a finished row: padding, masked out)
-        const column = L + step;
-        const next = sequences.map((row) => [row[column]!]);
-        const positions = nextPosition.map((p) => [p]);
-        for (let b = 0; b < B; b++) nextPosition[b]!++;
-        hidden = model.hiddenCached(next, { cache, positionIds: positions, attentionMask });
+        logits = decode.next();
       }
     }, core);
   } finally {
-    cache.free();
+    decode.free();
     core.endStep();
   }
-  return { completions, logProbs, rawLogProbs, finishReasons, promptLength: L, sequences, attentionMask };
+  return { completions, logProbs, rawLogProbs, finishReasons, promptLength: L, sequences: decode.sequences, attentionMask: decode.attentionMask };
 }
 
 function checkOptions(options: GenerateOptions, vocabSize: number): GenerateOptions {

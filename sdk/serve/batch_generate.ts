@@ -19,7 +19,7 @@
 // state is restored after every step, so serving never moves the generator of a trainer that
 // shares the core.
 
-import { GPT, KVCache, ValueError, detExpF32, detLogF32, getRngState, noGrad, sampleTokens, seed as seedCore, setRngState, type FinishReason } from '../index';
+import { CachedDecode, GPT, ValueError, detExpF32, detLogF32, getRngState, noGrad, sampleTokens, seed as seedCore, setRngState, type FinishReason } from '../index';
 
 /** One request's rows and sampling settings. */
 export interface GenerationGroup {
@@ -97,21 +97,12 @@ export function generateGroups(model: GPT, groups: readonly GenerationGroup[], s
   const done = rows.map(() => false);
   const stops = groups.map((g) => new Set(g.stopTokenIds));
 
-  const sequences = rows.map((p) => [...Array<number>(L - p.length).fill(padTokenId), ...p]);
-  const attentionMask = rows.map((p) => [...Array<number>(L - p.length).fill(0), ...Array<number>(p.length).fill(1)]);
-  const nextPosition = rows.map((p) => p.length);
   const callerState = getRngState(core);
-  const cache = new KVCache(model.config, B, L + steps, core);
+  const decode = new CachedDecode(model, rows, padTokenId, steps);
   try {
     noGrad(() => {
-      const prefillPositions = attentionMask.map((row) => {
-        let seen = 0;
-        return row.map((m) => (m === 1 ? seen++ : 1));
-      });
-      let hidden = model.hiddenCached(sequences, { cache, positionIds: prefillPositions, attentionMask });
+      let logits = decode.prefill(); // (B, V)
       for (let step = 0; step < steps; step++) {
-        const [, T, C] = hidden.shape as [number, number, number];
-        const logits = model.logitsOf(hidden.narrow(1, T - 1, 1).reshape([B, 1, C])).reshape([B, vocabSize]); // (B, V)
         const ids = new Array<number>(B).fill(padTokenId);
         const fed = new Array<boolean>(B).fill(false); // rows that produced a token this step
         groups.forEach((g, i) => {
@@ -143,22 +134,14 @@ export function generateGroups(model: GPT, groups: readonly GenerationGroup[], s
           }
         });
         setRngState(callerState, core);
-        for (let b = 0; b < B; b++) {
-          // a row finished before this step is fed padding, masked out
-          sequences[b]!.push(fed[b] ? ids[b]! : padTokenId);
-          attentionMask[b]!.push(fed[b] ? 1 : 0);
-        }
+        decode.append(ids, fed); // a row finished before this step is fed padding, masked out
         core.endStep();
         if (done.every(Boolean)) break;
-        const column = L + step;
-        const next = sequences.map((row) => [row[column]!]);
-        const positions = nextPosition.map((p) => [p]);
-        for (let b = 0; b < B; b++) nextPosition[b]!++;
-        hidden = model.hiddenCached(next, { cache, positionIds: positions, attentionMask });
+        logits = decode.next();
       }
     }, core);
   } finally {
-    cache.free();
+    decode.free();
     setRngState(callerState, core);
     core.endStep();
   }
