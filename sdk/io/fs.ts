@@ -16,6 +16,21 @@ export async function nodeFileSystem(missing: () => Error): Promise<{ fs: FsProm
   }
 }
 
+export type FsSync = typeof import('node:fs');
+
+/**
+ * node:fs (its synchronous calls, for writers that append within a training step) and
+ * node:path, or the error `missing()` builds when they cannot be imported.
+ */
+export async function nodeSyncFileSystem(missing: () => Error): Promise<{ fs: FsSync; path: PathModule }> {
+  try {
+    const [fs, path] = await Promise.all([import('node:fs'), import('node:path')]);
+    return { fs, path };
+  } catch {
+    throw missing();
+  }
+}
+
 /** An error's `code` (ENOENT, EEXIST, ...), when it has one. */
 export function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;

@@ -17,6 +17,7 @@
 // hands the same records to a callback.
 
 import { NovaRLError, ValueError } from '../core/errors';
+import { nodeSyncFileSystem, type FsSync } from '../io/fs';
 
 /** One completion of a step. */
 export interface CompletionRow {
@@ -46,11 +47,10 @@ export interface CompletionsTableOptions {
   onRows?: (step: number, records: readonly CompletionRecord[]) => void;
 }
 
-type NodeFs = typeof import('node:fs');
 
 export class CompletionsTable {
   private fd: number | undefined;
-  private fs: NodeFs | undefined;
+  private fs: FsSync | undefined;
   private readonly consoleRows: number;
   private readonly maxChars: number;
   private readonly print: (line: string) => void;
@@ -76,15 +76,8 @@ export class CompletionsTable {
    */
   static async open(path: string, options: CompletionsTableOptions = {}): Promise<CompletionsTable> {
     const table = new CompletionsTable(options);
-    let fs: NodeFs;
-    let dirname: (p: string) => string;
-    try {
-      fs = await import('node:fs');
-      dirname = (await import('node:path')).dirname;
-    } catch {
-      throw new NovaRLError(`CompletionsTable needs a file system (node:fs) to write ${path}; use new CompletionsTable({ onRows }) here`);
-    }
-    fs.mkdirSync(dirname(path), { recursive: true });
+    const { fs, path: paths } = await nodeSyncFileSystem(() => new NovaRLError(`CompletionsTable needs a file system (node:fs) to write ${path}; use new CompletionsTable({ onRows }) here`));
+    fs.mkdirSync(paths.dirname(path), { recursive: true });
     table.fs = fs;
     table.fd = fs.openSync(path, 'a+');
     dropTornTail(fs, table.fd);
@@ -122,7 +115,7 @@ export class CompletionsTable {
  * A file whose last line lacks its newline was cut by a crash mid-write: cut it back to its last
  * complete line, so the rows appended next do not join the torn one.
  */
-function dropTornTail(fs: NodeFs, fd: number): void {
+function dropTornTail(fs: FsSync, fd: number): void {
   const size = fs.fstatSync(fd).size;
   const chunk = new Uint8Array(65536);
   let end = size;

@@ -15,6 +15,7 @@
 
 import type { Metrics } from '../interfaces/trainer';
 import { NovaRLError, ValueError } from '../core/errors';
+import { nodeSyncFileSystem, type FsSync } from '../io/fs';
 
 /** Where logged metrics go. */
 export interface LogSink {
@@ -147,8 +148,6 @@ export function toJsonLine(step: number, metrics: Readonly<Metrics>): string {
   return JSON.stringify(record);
 }
 
-type NodeFs = typeof import('node:fs');
-
 /**
  * Appends one JSON object per update to a file (Node, Bun, Deno). Open it with
  * `await JsonlSink.open(path)`: node:fs is imported on demand, so this module still loads where
@@ -159,7 +158,7 @@ export class JsonlSink implements LogSink {
   private fd: number | undefined;
 
   private constructor(
-    private readonly fs: NodeFs,
+    private readonly fs: FsSync,
     fd: number,
     readonly path: string,
   ) {
@@ -168,15 +167,8 @@ export class JsonlSink implements LogSink {
 
   /** Opens `path` for appending (or truncates it with `{ append: false }`), creating its directory. */
   static async open(path: string, options: { append?: boolean } = {}): Promise<JsonlSink> {
-    let fs: NodeFs;
-    let dirname: (p: string) => string;
-    try {
-      fs = await import('node:fs');
-      dirname = (await import('node:path')).dirname;
-    } catch {
-      throw new NovaRLError(`JsonlSink needs a file system (node:fs) to write ${path}; use a CallbackSink here`);
-    }
-    fs.mkdirSync(dirname(path), { recursive: true });
+    const { fs, path: paths } = await nodeSyncFileSystem(() => new NovaRLError(`JsonlSink needs a file system (node:fs) to write ${path}; use a CallbackSink here`));
+    fs.mkdirSync(paths.dirname(path), { recursive: true });
     return new JsonlSink(fs, fs.openSync(path, options.append === false ? 'w' : 'a'), path);
   }
 
