@@ -16,21 +16,15 @@
 
 import { fileURLToPath } from 'node:url';
 import { Tensor, causalSelfAttention, causalSelfAttentionReference, init, type Core } from '../sdk/index';
-import { gflops, randomMatrix, round, timingFor, type BenchOptions, type BenchRow, type TimingOptions } from './util';
-import { ServingPeer, type WallAndCpu } from './peers/serving_peer';
+import { gflops, randomMatrix, round, timingFor, type BenchOptions, type BenchRow } from './util';
+import { ServingPeer } from './peers/serving_peer';
+import { callsFor, medianOf, sampleInRounds, syncLane, type Lane, type WallAndCpu } from './lanes';
 
 const B = 8, H = 4, T = 128, D = 32;
 const SHAPE = [B, H, T, D];
 const SIZE = `B${B}-H${H}-T${T}-D${D}-fwd+bwd`;
 const FLOPS = 12 * B * H * T * T * D;
 const PEER_SCRIPT = fileURLToPath(new URL('./peers/attention.py', import.meta.url));
-
-interface Lane {
-  name: string;
-  calls: number;
-  sample: (calls: number) => Promise<WallAndCpu>;
-  samples: WallAndCpu[];
-}
 
 /** attention.py's reply to the spec: the first call's results (the check) and its warmup's speed. */
 interface PeerReady {
@@ -60,29 +54,25 @@ export async function benchAttention(options: BenchOptions): Promise<BenchRow[]>
   const fusedCheck = call(causalSelfAttention, true)!;
   checkSameWork('novarl-composed', fusedCheck, call(causalSelfAttentionReference, true)!);
 
-  const local = (name: string, fn: typeof causalSelfAttention): Lane => {
-    const step = () => void call(fn, false);
-    return { name, calls: warmUp(step, timing), sample: async (calls) => sample(step, calls), samples: [] };
-  };
-  const lanes: Lane[] = [local('novarl', causalSelfAttention), local('novarl-composed', causalSelfAttentionReference)];
+  const lanes: Lane[] = [
+    syncLane('novarl', () => call(causalSelfAttention, false), timing, 3),
+    syncLane('novarl-composed', () => call(causalSelfAttentionReference, false), timing, 3),
+  ];
   const spec = { b: B, h: H, t: T, d: D, q: Array.from(data.q), k: Array.from(data.k), v: Array.from(data.v), w: Array.from(data.w), warmup_ms: timing.warmupMs };
   const torch = await ServingPeer.start<PeerReady>('attention', PEER_SCRIPT, spec);
   try {
     if (torch) {
       checkSameWork('pytorch-eager-1t', fusedCheck, { loss: torch.ready.loss, gradSums: torch.ready.grad_sums });
-      const calls = Math.max(1, Math.ceil(timing.sampleMs / 1000 / torch.ready.warmup_s_per_call));
-      lanes.push({ name: 'pytorch-eager-1t', calls, sample: (n) => torch.sample(n), samples: [] });
+      lanes.push({ name: 'pytorch-eager-1t', calls: callsFor(torch.ready.warmup_s_per_call, timing), sample: (n) => torch.sample(n) });
     }
     // samples in rounds, one of each lane per round, so all see the same load
-    for (let s = 0; s < timing.samples; s++) {
-      for (const lane of lanes) lane.samples.push(await lane.sample(lane.calls));
-    }
+    const samples = await sampleInRounds(lanes, timing.samples);
+    const novarl = medianOf(samples.get('novarl')!);
+    return lanes.slice(1).map((lane) => row(lane.name, novarl, medianOf(samples.get(lane.name)!)));
   } finally {
     torch?.close();
     for (const x of [q, k, v, w]) x.free();
   }
-  const novarl = medianOf(lanes[0]!.samples);
-  return lanes.slice(1).map((lane) => row(lane.name, novarl, medianOf(lane.samples)));
 }
 
 function row(peer: string, novarl: WallAndCpu, other: WallAndCpu): BenchRow {
@@ -114,30 +104,4 @@ function checkSameWork(peer: string, ours: WorkCheck, theirs: WorkCheck): void {
   if (!close(ours.loss, theirs.loss) || ours.gradSums.some((g, i) => !close(g, theirs.gradSums[i]!))) {
     throw new Error(`attention: ${peer} did different work: loss ${theirs.loss} vs ${ours.loss}, gradient sums ${theirs.gradSums} vs ${ours.gradSums}`);
   }
-}
-
-/** Calls per sample so that one sample lasts about sampleMs, after warming up. */
-function warmUp(step: () => void, timing: Required<TimingOptions>): number {
-  const start = performance.now();
-  let calls = 0;
-  while (performance.now() - start < timing.warmupMs || calls < 3) {
-    step();
-    calls++;
-  }
-  return Math.max(1, Math.ceil(timing.sampleMs / ((performance.now() - start) / calls)));
-}
-
-/** Wall and CPU seconds per call over `calls` calls. */
-function sample(step: () => void, calls: number): WallAndCpu {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let i = 0; i < calls; i++) step();
-  const wall = (performance.now() - t0) / 1000 / calls;
-  const c = process.cpuUsage(c0);
-  return { wall, cpu: (c.user + c.system) / 1e6 / calls };
-}
-
-function medianOf(samples: WallAndCpu[]): WallAndCpu {
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)) };
 }

@@ -78,7 +78,8 @@ import {
 } from '../sdk/index';
 import { gflops, round, timingFor, type BenchOptions, type BenchRow, type TimingOptions } from './util';
 import { initTfjsWasm } from './tfjs_wasm';
-import { ServingPeer, type WallAndCpu } from './peers/serving_peer';
+import { ServingPeer } from './peers/serving_peer';
+import { callsFor, medianOf, sampleInRounds, syncLane, type Lane, type WallAndCpu } from './lanes';
 
 // V8's gc(), which node exposes only with --expose-gc; the flag can still be set at run time
 v8.setFlagsFromString('--expose-gc');
@@ -227,14 +228,9 @@ async function benchCase(c: PpoCase, options: BenchOptions, initialWeights: Stat
   const lanes: Lane[] = [syncLane('novarl', novarl.update, timing, minWarmupCalls)];
   if (tfjs) lanes.push(syncLane('tfjs-wasm', () => tfjs.update(true), timing, minWarmupCalls));
   if (torch) lanes.push({ name: 'pytorch-eager-1t', calls: callsFor(torch.secondsPerUpdate, timing), sample: (n) => torch.peer.sample(n) });
-  const samples = new Map<string, WallAndCpu[]>(lanes.map((l) => [l.name, []]));
+  let samples: Map<string, WallAndCpu[]>;
   try {
-    for (let round = 0; round < timing.samples; round++) {
-      for (const lane of lanes) {
-        collectGarbage(); // outside the timing (see the header)
-        samples.get(lane.name)!.push(await lane.sample(lane.calls));
-      }
-    }
+    samples = await sampleInRounds(lanes, timing.samples, collectGarbage); // the GC outside the timing (see the header)
   } finally {
     torch?.peer.close();
     tfjs?.dispose();
@@ -318,54 +314,6 @@ function novarlKlPpoUpdate(c: PpoCase, weights: StateDict, rollout: PpoBatch, co
 }
 
 // ---- timing --------------------------------------------------------------------------------
-
-/**
- * A library being timed: `calls` updates per sample, each sample seconds per update by the wall
- * clock and by CPU time (user + system of the whole process). On a machine shared with other
- * processes the wall clock also counts the time spent waiting for a core, CPU time does not, so
- * cpu_ratio is the steadier comparison when it is loaded. CPU time counts every thread of the
- * process, so V8's background compilation and GC helper threads count against the library
- * measured.
- */
-interface Lane {
-  name: string;
-  calls: number;
-  sample: (calls: number) => Promise<WallAndCpu>;
-}
-
-/** Updates per sample so that a sample lasts about sampleMs (as bench/util.ts medianSeconds). */
-function callsFor(secondsPerCall: number, timing: Required<TimingOptions>): number {
-  return Math.max(1, Math.ceil(timing.sampleMs / 1000 / secondsPerCall));
-}
-
-/** A lane for an update run in this process, warmed up here for timing.warmupMs and at least minWarmupCalls updates. */
-function syncLane(name: string, update: () => unknown, timing: Required<TimingOptions>, minWarmupCalls: number): Lane {
-  let calls = 0;
-  const start = performance.now();
-  while (performance.now() - start < timing.warmupMs || calls < minWarmupCalls) {
-    update();
-    calls++;
-  }
-  const secondsPerCall = (performance.now() - start) / 1000 / calls;
-  return {
-    name,
-    calls: calls > 0 ? callsFor(secondsPerCall, timing) : 1,
-    sample: async (n) => {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) update();
-      const wall = (performance.now() - t0) / 1000 / n;
-      const c = process.cpuUsage(c0);
-      return { wall, cpu: (c.user + c.system) / 1e6 / n };
-    },
-  };
-}
-
-/** Medians of the wall and the CPU figures, each taken separately. */
-function medianOf(samples: WallAndCpu[]): WallAndCpu {
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)) };
-}
 
 /**
  * The first update from the same weights on the same rollout gives nearly the same mean value

@@ -11,15 +11,11 @@
 // bench/peers/ppo_step.py and bench/peers/attention.py serve this protocol.
 
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { WallAndCpu } from '../lanes';
 
 const PYTHON = '/usr/bin/python3';
 /** One thread for every BLAS PyTorch may use, as torch.set_num_threads(1) in the scripts. */
 const ONE_THREAD = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-
-export interface WallAndCpu {
-  wall: number;
-  cpu: number;
-}
 
 export class ServingPeer<Ready> {
   private buffered = '';
